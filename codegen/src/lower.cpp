@@ -1,0 +1,389 @@
+// Network description -> Halide pipeline. Each node kind has its algorithm
+// (define_*) and its schedule (schedule_*) as separate functions, as Halide's
+// own apps keep them. Nodes are grouped for scheduling: a conv2d, dense or
+// pooling node together with the activations that follow it is one group,
+// computed in one loop nest (bias and activation fused into the conv's
+// register tiles); each group's last Func is its root.
+#include <constnet/codegen/lower.hpp>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <limits>
+#include <stdexcept>
+
+namespace constnet::codegen {
+
+using namespace Halide;
+
+namespace {
+
+// One Var set for every Func, so schedules can name dimensions uniformly.
+const Var x("x"), y("y"), c("c"), n("n"), i("i");
+
+struct value {
+    Func f;  // rank 3: (x, y, c, n); rank 1: (i, n)
+    tensor_shape shape;
+    // For a flatten: its C x H x W source, so a dense consumer reduces over
+    // (x, y, c) directly instead of paying a div/mod per multiply-add.
+    Func spatial;
+    tensor_shape spatial_shape;
+};
+
+struct node_funcs {
+    value out;
+    Func acc;     // conv2d, dense: the reduction (initialized with the bias)
+    Func padded;  // conv2d, pools: the padded input, materialized per image
+    Func wt;      // dense: weights transposed to (u, j) so outputs vectorize
+    Func mx, sum; // softmax
+};
+
+std::string node_name(int index, const layer_desc& d) { return fmt::format("n{}_{}", index, op_name(d.kind)); }
+
+// ------------------------------------------------------------------ algorithms
+
+Func pad_spatial(const value& in, Expr fill, const std::string& name) {
+    const int W = in.shape.w(), H = in.shape.h();
+    Func padded(name + "_padded");
+    Expr inside = x >= 0 && x < W && y >= 0 && y < H;
+    padded(x, y, c, n) = select(inside, in.f(clamp(x, 0, W - 1), clamp(y, 0, H - 1), c, n), fill);
+    return padded;
+}
+
+node_funcs define_conv2d(const layer_desc& d, const value& in, const ImageParam& w, const ImageParam* b,
+                         const std::string& name) {
+    node_funcs r;
+    r.padded = pad_spatial(in, 0.0f, name);
+    RDom k(0, d.kw, 0, d.kh, 0, d.in.c(), name + "_r");
+    Expr kx = d.flip ? d.kw - 1 - k.x : Expr(k.x);  // true convolution reads the kernel flipped
+    Expr ky = d.flip ? d.kh - 1 - k.y : Expr(k.y);
+    r.acc = Func(name + "_acc");
+    r.acc(x, y, c, n) = b ? (*b)(c) : Expr(0.0f);
+    r.acc(x, y, c, n) += w(kx, ky, k.z, c) * r.padded(x * d.sw + k.x - d.pad_left, y * d.sh + k.y - d.pad_top, k.z, n);
+    r.out.f = Func(name);
+    r.out.f(x, y, c, n) = r.acc(x, y, c, n);
+    return r;
+}
+
+node_funcs define_pool(const layer_desc& d, const value& in, const std::string& name) {
+    const bool is_max = d.kind == op::max_pool;
+    node_funcs r;
+    // PyTorch: max pooling pads with -inf, average pooling with 0.
+    r.padded = pad_spatial(in, is_max ? Expr(-std::numeric_limits<float>::infinity()) : Expr(0.0f), name);
+    // An explicit tree over the (small, constant) window rather than a
+    // reduction: no loop, and differentiable for max (Halide 14 cannot
+    // differentiate maximum() over an RDom).
+    Expr v;
+    for (int ky = 0; ky < d.kh; ++ky)
+        for (int kx = 0; kx < d.kw; ++kx) {
+            Expr e = r.padded(x * d.sw + kx - d.pad_left, y * d.sh + ky - d.pad_top, c, n);
+            v = !v.defined() ? e : is_max ? max(v, e) : v + e;
+        }
+    if (!is_max) {
+        Expr count = float(d.kh * d.kw);  // windows never leave the padded input (no ceil mode)
+        if (!d.count_include_pad) {
+            Expr y0 = y * d.sh - d.pad_top, x0 = x * d.sw - d.pad_left;
+            Expr rows = min(y0 + d.kh, d.in.h()) - max(y0, 0);
+            Expr cols = min(x0 + d.kw, d.in.w()) - max(x0, 0);
+            count = cast<float>(max(rows * cols, 1));
+        }
+        v = v / count;
+    }
+    r.out.f = Func(name);
+    r.out.f(x, y, c, n) = v;
+    return r;
+}
+
+Expr activate(op kind, Expr v) {
+    switch (kind) {
+    case op::relu: return max(v, 0.0f);
+    case op::sigmoid: return 1.0f / (1.0f + exp(-v));
+    case op::tanh: return tanh(v);
+    default: throw std::logic_error("not an activation");
+    }
+}
+
+node_funcs define_activation(const layer_desc& d, const value& in, const std::string& name) {
+    node_funcs r;
+    r.out.f = Func(name);
+    if (in.shape.rank == 3) r.out.f(x, y, c, n) = activate(d.kind, in.f(x, y, c, n));
+    else r.out.f(i, n) = activate(d.kind, in.f(i, n));
+    return r;
+}
+
+node_funcs define_flatten(const layer_desc& d, const value& in, const std::string& name) {
+    node_funcs r;
+    if (in.shape.rank == 1) {  // already flat: identity
+        r.out = in;
+        return r;
+    }
+    const int W = d.in.w(), H = d.in.h();
+    r.out.f = Func(name);
+    r.out.f(i, n) = in.f(i % W, (i / W) % H, i / (W * H), n);  // NCHW order, as torch.flatten
+    r.out.spatial = in.f;
+    r.out.spatial_shape = in.shape;
+    return r;
+}
+
+node_funcs define_dense(const layer_desc& d, const value& in, const ImageParam& w, const ImageParam* b,
+                        const std::string& name) {
+    node_funcs r;
+    r.wt = Func(name + "_wt");
+    r.wt(i, c) = w(c, i);  // (u, j): output features innermost
+    r.acc = Func(name + "_acc");
+    r.acc(i, n) = b ? (*b)(i) : Expr(0.0f);
+    if (in.spatial.defined()) {
+        const auto& s = in.spatial_shape;
+        RDom k(0, s.w(), 0, s.h(), 0, s.c(), name + "_r");
+        r.acc(i, n) += r.wt(i, k.x + s.w() * (k.y + s.h() * k.z)) * in.spatial(k.x, k.y, k.z, n);
+    } else {
+        RDom k(0, static_cast<int>(d.in.size()), name + "_r");
+        r.acc(i, n) += r.wt(i, k.x) * in.f(k.x, n);
+    }
+    r.out.f = Func(name);
+    r.out.f(i, n) = r.acc(i, n);
+    return r;
+}
+
+node_funcs define_softmax(const layer_desc& d, const value& in, const std::string& name) {
+    node_funcs r;
+    RDom k(0, d.in.features(), name + "_r");
+    r.mx = Func(name + "_max");
+    r.mx(n) = maximum(in.f(k, n));  // subtracted for stability; softmax is shift-invariant
+    r.sum = Func(name + "_sum");
+    r.sum(n) = sum(exp(in.f(k, n) - r.mx(n)));
+    r.out.f = Func(name);
+    r.out.f(i, n) = exp(in.f(i, n) - r.mx(n)) / r.sum(n);
+    return r;
+}
+
+// ------------------------------------------------------------------- schedules
+
+struct machine {
+    int vec;          // floats per vector register
+    int accumulators; // vector registers a register tile may use
+};
+
+machine machine_for(const Target& t) {
+    machine m;
+    m.vec = t.natural_vector_size<float>();
+    // AVX-512 has 32 vector registers, AVX2/SSE 16: keep room for the
+    // broadcast weights and input vectors next to the accumulators.
+    m.accumulators = t.has_feature(Target::AVX512) ? 24 : 12;
+    return m;
+}
+
+// The widest vector (a power of two, at most the machine's) that fits `extent`.
+int vector_width(int extent, const machine& m) {
+    int v = 1;
+    while (v * 2 <= std::min(extent, m.vec)) v *= 2;
+    return v;
+}
+
+int largest_divisor_at_most(int value, int limit) {
+    for (int d = std::min(value, limit); d > 1; --d)
+        if (value % d == 0) return d;
+    return 1;
+}
+
+// conv2d: output tiles of xv (one vector) x ty rows x tk channels held in
+// registers while the reduction runs over (kx, ky, c_in); each input vector
+// is reused for tk channels and each broadcast weight for ty rows. Bias and
+// activation are applied to the tile in registers. The padded input is
+// materialized once per image.
+void schedule_conv2d(Func root, node_funcs f, const layer_desc& d, const machine& m) {
+    const int xv = vector_width(d.out.w(), m);
+    const int tk = largest_divisor_at_most(d.out.c(), 4);
+    const int ty = std::max(1, std::min(d.out.h(), m.accumulators / tk));
+    Var xo("xo"), xi("xi"), yo("yo"), yi("yi"), ko("ko"), ki("ki");
+    root.split(x, xo, xi, xv)
+        .split(y, yo, yi, ty)
+        .split(c, ko, ki, tk)
+        .reorder(xi, yi, ki, xo, ko, yo, n)
+        .vectorize(xi)
+        .unroll(yi)
+        .unroll(ki)
+        .parallel(yo)
+        .parallel(n);
+    f.acc.compute_at(root, xo).vectorize(x).unroll(y).unroll(c);
+    const auto r = f.acc.rvars();  // kx, ky, c_in: reduction outside the register tile
+    f.acc.update().reorder(x, y, c, r[0], r[1], r[2], n)
+        .vectorize(x).unroll(y).unroll(c);
+    f.padded.compute_at(root, n).vectorize(x, m.vec, TailStrategy::GuardWithIf);
+}
+
+void schedule_pool(Func root, node_funcs f, const layer_desc& d, const machine& m) {
+    const int xv = vector_width(d.out.w(), m);
+    root.vectorize(x, xv).parallel(y).parallel(n);
+    f.padded.compute_at(root, n).vectorize(x, m.vec, TailStrategy::GuardWithIf);
+}
+
+// dense: per sample, tiles of two vectors of outputs accumulate in registers
+// over the whole input; the transposed weights are made once per call.
+void schedule_dense(Func root, node_funcs f, const layer_desc& d, const machine& m) {
+    const int uv = vector_width(d.units, m);
+    const int tile = d.units >= 2 * uv ? 2 * uv : uv;
+    Var io("io"), ii("ii");
+    root.split(i, io, ii, tile).reorder(ii, io, n).vectorize(ii, uv).parallel(n);
+    f.acc.compute_at(root, io).vectorize(i, uv);
+    std::vector<VarOrRVar> order{i};
+    for (const RVar& r : f.acc.rvars()) order.emplace_back(r);
+    order.emplace_back(n);
+    f.acc.update().reorder(order).vectorize(i, uv);
+    if (tile > uv) {
+        f.acc.unroll(i);
+        f.acc.update().unroll(i);
+    }
+    f.wt.compute_root().vectorize(i, uv, TailStrategy::GuardWithIf);
+}
+
+void schedule_softmax(Func root, node_funcs f, const layer_desc& d, const machine& m) {
+    root.vectorize(i, vector_width(d.out.features(), m)).parallel(n);
+    f.mx.compute_at(root, n);
+    f.sum.compute_at(root, n);
+}
+
+void schedule_elementwise(Func root, const tensor_shape& s, const machine& m) {
+    if (s.rank == 3) root.vectorize(x, vector_width(s.w(), m)).parallel(c).parallel(n);
+    else root.vectorize(i, vector_width(s.features(), m)).parallel(n);
+}
+
+std::string describe_for_error(int index, const layer_desc& d) {
+    return fmt::format("node {} ({}, layer {})", index, op_name(d.kind), module_index(index));
+}
+
+}  // namespace
+
+std::vector<Argument> forward_pipeline::arguments() const {
+    std::vector<Argument> args{input};
+    for (const auto& p : params) args.emplace_back(p);
+    return args;
+}
+
+void validate(std::span<const layer_desc> nodes) {
+    auto fail = [](int idx, const layer_desc& d, const std::string& what) {
+        throw std::invalid_argument(fmt::format("constnet: {}: {}", describe_for_error(idx, d), what));
+    };
+    if (nodes.empty() || nodes[0].kind != op::input) throw std::invalid_argument("constnet: a network starts with an input node");
+    for (int idx = 1; idx < static_cast<int>(nodes.size()); ++idx) {
+        const auto& d = nodes[idx];
+        if (d.inputs[0] < 0 || d.inputs[0] >= idx) fail(idx, d, fmt::format("input edge {} is not an earlier node", d.inputs[0]));
+        const tensor_shape in = nodes[d.inputs[0]].out;
+        if (!(d.in == in)) fail(idx, d, "its input shape differs from its producer's output shape");
+        if (d.kind == op::conv2d || is_pool(d.kind)) {
+            if (in.rank != 3) fail(idx, d, "needs a C x H x W input");
+            if (d.sh < 1 || d.sw < 1) fail(idx, d, fmt::format("stride {}x{} must be at least 1", d.sh, d.sw));
+            if (d.kh < 1 || d.kw < 1) fail(idx, d, fmt::format("kernel {}x{} must be at least 1", d.kh, d.kw));
+            if (std::min({d.pad_top, d.pad_bottom, d.pad_left, d.pad_right}) < 0) fail(idx, d, "padding must be >= 0");
+            if (in.h() + d.pad_top + d.pad_bottom < d.kh || in.w() + d.pad_left + d.pad_right < d.kw)
+                fail(idx, d, fmt::format("kernel {}x{} is larger than the padded input {}x{}", d.kh, d.kw,
+                                         in.h() + d.pad_top + d.pad_bottom, in.w() + d.pad_left + d.pad_right));
+        }
+        if ((d.kind == op::dense || d.kind == op::softmax) && in.rank != 1) fail(idx, d, "needs a flat input");
+        if ((d.kind == op::dense || d.kind == op::conv2d) && d.units < 1) fail(idx, d, "needs at least one output");
+        if (!(infer_shapes(d, in).out == d.out)) fail(idx, d, "its output shape does not follow the shape rule");
+    }
+}
+
+forward_pipeline lower_forward(std::span<const layer_desc> nodes, const lower_options& opt) {
+    validate(nodes);
+    forward_pipeline p;
+    const tensor_shape in_shape = nodes[0].out;
+    const bool spatial_input = in_shape.rank == 3;
+    p.input = ImageParam(Float(32), spatial_input ? 4 : 2, "input");
+
+    // Constant bounds and dense strides on every buffer: C, H, W are known,
+    // only the batch is not.
+    auto constrain = [](OutputImageParam b, std::vector<int> extents) {
+        int stride = 1;
+        for (std::size_t k = 0; k < extents.size(); ++k) {
+            b.dim(k).set_bounds(0, extents[k]).set_stride(stride);
+            stride *= extents[k];
+        }
+        if (static_cast<int>(extents.size()) < b.dimensions()) {
+            b.dim(extents.size()).set_min(0).set_stride(stride);
+        }
+    };
+    auto spatial_extents = [](const tensor_shape& s) {
+        return s.rank == 3 ? std::vector<int>{s.w(), s.h(), s.c()} : std::vector<int>{s.features()};
+    };
+    constrain(p.input, spatial_extents(in_shape));
+
+    std::vector<node_funcs> funcs(nodes.size());
+    funcs[0].out = {Func(p.input), in_shape, {}, {}};
+    for (int idx = 1; idx < static_cast<int>(nodes.size()); ++idx) {
+        const auto& d = nodes[idx];
+        const value& in = funcs[d.inputs[0]].out;
+        const std::string name = node_name(idx, d);
+        const ImageParam* bias = nullptr;
+        ImageParam w, b;
+        if (d.has_params()) {
+            const int mod = module_index(idx);
+            w = ImageParam(Float(32), d.weight_rank(), fmt::format("p{}_weight", mod));
+            auto ws = d.weight_shape();
+            if (d.kind == op::conv2d) constrain(w, {ws[3], ws[2], ws[1], ws[0]});
+            else constrain(w, {ws[1], ws[0]});
+            p.params.push_back(w);
+            if (d.bias) {
+                b = ImageParam(Float(32), 1, fmt::format("p{}_bias", mod));
+                constrain(b, {d.units});
+                p.params.push_back(b);
+                bias = &b;
+            }
+        }
+        switch (d.kind) {
+        case op::conv2d: funcs[idx] = define_conv2d(d, in, w, bias, name); break;
+        case op::dense: funcs[idx] = define_dense(d, in, w, bias, name); break;
+        case op::max_pool:
+        case op::avg_pool: funcs[idx] = define_pool(d, in, name); break;
+        case op::relu:
+        case op::sigmoid:
+        case op::tanh: funcs[idx] = define_activation(d, in, name); break;
+        case op::flatten: funcs[idx] = define_flatten(d, in, name); break;
+        case op::softmax: funcs[idx] = define_softmax(d, in, name); break;
+        case op::input: throw std::invalid_argument("constnet: input can only be the first node");
+        }
+        funcs[idx].out.shape = d.out;
+    }
+
+    const int last = static_cast<int>(nodes.size()) - 1;
+    p.output = funcs[last].out.f;
+    if (last == 0 || (nodes[last].kind == op::flatten && nodes[last].in.rank == 1)) {
+        Func id("output");  // the output must be a Func of its own
+        if (nodes[last].out.rank == 3) id(x, y, c, n) = p.output(x, y, c, n);
+        else id(i, n) = p.output(i, n);
+        p.output = id;
+    }
+    constrain(p.output.output_buffer(), spatial_extents(nodes[last].out));
+    if (!opt.schedule) return p;
+
+    // Groups: a head node and the activations that follow it. The group's
+    // root is its last node; roots other than the output are computed at root.
+    const machine m = machine_for(opt.target);
+    int idx = 1;
+    while (idx <= last) {
+        int end = idx;
+        while (end + 1 <= last && is_activation(nodes[end + 1].kind)) ++end;
+        const layer_desc& head = nodes[idx];
+        Func root = end == last ? p.output : funcs[end].out.f;
+        if (end != last) root.compute_root();
+        switch (head.kind) {
+        case op::conv2d: schedule_conv2d(root, funcs[idx], head, m); break;
+        case op::max_pool:
+        case op::avg_pool: schedule_pool(root, funcs[idx], head, m); break;
+        case op::dense: schedule_dense(root, funcs[idx], head, m); break;
+        case op::softmax: schedule_softmax(root, funcs[idx], head, m); break;
+        case op::flatten:
+            // A flatten is inlined into its consumer, or read through its
+            // spatial source by dense; only a flatten that ends the network
+            // or feeds an activation is a root.
+            if (end != idx || end == last) schedule_elementwise(root, nodes[end].out, m);
+            break;
+        default: schedule_elementwise(root, nodes[end].out, m); break;
+        }
+        idx = end + 1;
+    }
+    return p;
+}
+
+}  // namespace constnet::codegen

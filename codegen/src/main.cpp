@@ -1,0 +1,94 @@
+// constnet-codegen: the build-time compiler. Lowers a registered network to a
+// Halide pipeline and writes a static library and C header for one target,
+// or writes the one shared Halide runtime. Optionally dumps every stage.
+#include <constnet/codegen/lower.hpp>
+#include <constnet/codegen/registry.hpp>
+#include <constnet/dsl/summary.hpp>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace constnet::codegen {
+std::vector<registered_network>& registry() {
+    static std::vector<registered_network> networks;
+    return networks;
+}
+}  // namespace constnet::codegen
+
+namespace {
+
+namespace fs = std::filesystem;
+using constnet::codegen::registry;
+
+const constnet::codegen::registered_network& find_network(const std::string& name) {
+    for (const auto& r : registry())
+        if (r.name == name) return r;
+    std::string known;
+    for (const auto& r : registry()) known += " " + r.name;
+    throw std::invalid_argument(fmt::format("no network named '{}' is registered (registered:{})", name, known));
+}
+
+void compile_network(const std::string& name, const std::string& function, const std::string& target_string,
+                     const fs::path& dir, bool dump) {
+    const auto& net = find_network(name);
+    Halide::Target target(target_string);
+    auto p = constnet::codegen::lower_forward(net.nodes, {.target = target});
+    fs::create_directories(dir);
+    const std::string base = (dir / function).string();
+    std::map<Halide::OutputFileType, std::string> outputs{
+        {Halide::OutputFileType::static_library, base + ".a"},
+        {Halide::OutputFileType::c_header, base + ".h"},
+    };
+    if (dump) {
+        outputs[Halide::OutputFileType::stmt] = base + ".stmt";
+        outputs[Halide::OutputFileType::stmt_html] = base + ".stmt.html";
+        outputs[Halide::OutputFileType::assembly] = base + ".s";
+        std::ofstream(base + ".summary.txt") << constnet::summary(net.nodes)
+                                             << fmt::format("Halide target: {}\n", target.to_string());
+    }
+    Halide::Pipeline(p.output).compile_to(outputs, p.arguments(), function, target);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"constnet-codegen: compiles constnet networks to static libraries with Halide"};
+    app.require_subcommand(1);
+
+    auto* list = app.add_subcommand("list", "Print the registered networks and their summaries");
+
+    std::string name, function, target = "host", out_dir = ".";
+    bool dump = false;
+    auto* net = app.add_subcommand("network", "Compile one network to <function>.a and <function>.h");
+    net->add_option("name", name, "Registered network name")->required();
+    net->add_option("--function", function, "Name of the generated function (default: <name>_forward)");
+    net->add_option("--target", target, "Halide target, e.g. host-no_runtime");
+    net->add_option("--out-dir", out_dir, "Output directory");
+    net->add_flag("--dump", dump, "Also write .stmt, .stmt.html, .s and .summary.txt");
+
+    std::string rt_target = "host", rt_output;
+    auto* rt = app.add_subcommand("runtime", "Write the Halide runtime shared by all networks of a program");
+    rt->add_option("--target", rt_target, "Halide target");
+    rt->add_option("--output", rt_output, "Output static library path")->required();
+
+    CLI11_PARSE(app, argc, argv);
+    try {
+        if (*list) {
+            for (const auto& r : registry()) fmt::print("{}\n{}\n", r.name, constnet::summary(r.nodes));
+        } else if (*net) {
+            compile_network(name, function.empty() ? name + "_forward" : function, target, out_dir, dump);
+        } else if (*rt) {
+            Halide::compile_standalone_runtime(rt_output, Halide::Target(rt_target));
+        }
+    } catch (const Halide::CompileError& e) {
+        fmt::print(stderr, "constnet-codegen: Halide compile error: {}\n", e.what());
+        return 1;
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "constnet-codegen: {}\n", e.what());
+        return 1;
+    }
+    return 0;
+}

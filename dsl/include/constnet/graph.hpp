@@ -1,0 +1,152 @@
+// The plain description of a network: what the DSL produces at compile time
+// and the only thing codegen consumes. Literal types, no templates, no Halide,
+// so the same description can also be built at run time (tests JIT hundreds of
+// random layers from it without compiling a C++ type for each).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+namespace constnet {
+
+enum class op : std::uint8_t {
+    input,
+    conv2d,
+    max_pool,
+    avg_pool,
+    relu,
+    sigmoid,
+    tanh,
+    flatten,
+    dense,
+    softmax,
+};
+
+constexpr std::string_view op_name(op k) {
+    switch (k) {
+    case op::input: return "input";
+    case op::conv2d: return "conv2d";
+    case op::max_pool: return "max_pool";
+    case op::avg_pool: return "avg_pool";
+    case op::relu: return "relu";
+    case op::sigmoid: return "sigmoid";
+    case op::tanh: return "tanh";
+    case op::flatten: return "flatten";
+    case op::dense: return "dense";
+    case op::softmax: return "softmax";
+    }
+    return "?";
+}
+
+constexpr bool is_activation(op k) { return k == op::relu || k == op::sigmoid || k == op::tanh; }
+constexpr bool is_pool(op k) { return k == op::max_pool || k == op::avg_pool; }
+
+// Shape of one sample (the batch is a run-time extent): rank 3 is C x H x W,
+// rank 1 is a flat feature vector.
+struct tensor_shape {
+    int rank = 0;
+    std::array<int, 3> dims{};
+
+    constexpr int c() const { return dims[0]; }
+    constexpr int h() const { return dims[1]; }
+    constexpr int w() const { return dims[2]; }
+    constexpr int features() const { return dims[0]; }
+    constexpr long size() const {
+        long n = 1;
+        for (int i = 0; i < rank; ++i) n *= dims[i];
+        return rank ? n : 0;
+    }
+    constexpr bool operator==(const tensor_shape&) const = default;
+};
+
+constexpr tensor_shape make_shape(int c, int h, int w) { return {3, {c, h, w}}; }
+constexpr tensor_shape make_shape(int n) { return {1, {n, 0, 0}}; }
+
+// One node of the graph. Fields that a kind does not use keep their defaults.
+struct layer_desc {
+    op kind = op::input;
+    std::array<int, 2> inputs{-1, -1};  // producing nodes (graph edges); -1: none
+    tensor_shape in{}, out{};
+    int kh = 0, kw = 0;                  // kernel or pooling window
+    int sh = 1, sw = 1;                  // stride
+    int pad_top = 0, pad_bottom = 0, pad_left = 0, pad_right = 0;
+    bool bias = true;                    // conv2d, dense
+    bool flip = false;                   // conv2d: true (flipped-kernel) convolution
+    bool count_include_pad = true;       // avg_pool, as PyTorch's default
+    bool same = false;                   // conv2d: padding chosen to keep H x W
+    int units = 0;                       // conv2d: out channels; dense: out features
+    int expect_in = 0;                   // user's stated in-channels/in-features (0: unstated)
+    bool poisoned = false;               // a shape rule failed here or earlier
+
+    constexpr bool operator==(const layer_desc&) const = default;
+
+    constexpr bool has_params() const { return kind == op::conv2d || kind == op::dense; }
+    constexpr int param_tensors() const { return has_params() ? (bias ? 2 : 1) : 0; }
+
+    // Parameter shapes, PyTorch layout: conv weight [out, in, kh, kw], dense
+    // weight [out, in], bias [out].
+    constexpr std::array<int, 4> weight_shape() const {
+        if (kind == op::conv2d) return {units, in.c(), kh, kw};
+        return {units, static_cast<int>(in.size()), 0, 0};
+    }
+    constexpr int weight_rank() const { return kind == op::conv2d ? 4 : 2; }
+    constexpr long weight_size() const {
+        auto s = weight_shape();
+        return kind == op::conv2d ? long(s[0]) * s[1] * s[2] * s[3] : long(s[0]) * s[1];
+    }
+    constexpr long parameter_count() const {
+        return has_params() ? weight_size() + (bias ? units : 0) : 0;
+    }
+    // Floating-point operations per sample: 2 per multiply-add for conv2d and
+    // dense (the usual 2*K*C*R*S*P*Q), one per window element for pooling and
+    // one per element for activations and softmax.
+    constexpr long flops() const {
+        switch (kind) {
+        case op::conv2d: return 2 * out.size() * in.c() * kh * kw;
+        case op::dense: return 2 * in.size() * units;
+        case op::max_pool:
+        case op::avg_pool: return out.size() * kh * kw;
+        case op::relu:
+        case op::sigmoid:
+        case op::tanh:
+        case op::softmax: return out.size();
+        default: return 0;
+        }
+    }
+};
+
+// The chapter's output-size rule: floor((n + p_total - k) / s) + 1.
+constexpr int output_size(int n, int k, int p_total, int s) { return (n + p_total - k) / s + 1; }
+
+// Fills in the shapes (and 'same' padding) of layer d fed by a node of shape
+// `in`. Assumes the shape rules hold (the DSL checks them at compile time,
+// codegen::validate at run time).
+constexpr layer_desc infer_shapes(layer_desc d, tensor_shape in) {
+    d.in = in;
+    switch (d.kind) {
+    case op::conv2d:
+    case op::max_pool:
+    case op::avg_pool: {
+        if (d.same) {
+            d.pad_top = d.pad_bottom = (d.kh - 1) / 2;
+            d.pad_left = d.pad_right = (d.kw - 1) / 2;
+        }
+        int c = d.kind == op::conv2d ? d.units : in.c();
+        d.out = make_shape(c, output_size(in.h(), d.kh, d.pad_top + d.pad_bottom, d.sh),
+                           output_size(in.w(), d.kw, d.pad_left + d.pad_right, d.sw));
+        break;
+    }
+    case op::flatten: d.out = make_shape(static_cast<int>(in.size())); break;
+    case op::dense: d.out = make_shape(d.units); break;
+    default: d.out = in; break;
+    }
+    return d;
+}
+
+// PyTorch's nn.Sequential names a layer by its position among the modules,
+// the input not counted: node i is module i - 1 ("0.weight", "3.bias").
+constexpr int module_index(int node) { return node - 1; }
+
+}  // namespace constnet

@@ -1,0 +1,142 @@
+// The non-template half of constnet::model: error translation, parameter
+// naming, initialization and weights I/O.
+#include <constnet/model.hpp>
+#include <constnet/safetensors.hpp>
+
+#include <cmath>
+#include <cstring>
+#include <numbers>
+#include <random>
+
+namespace constnet {
+
+std::string parameter_info::name() const {
+    return fmt::format("{}.{}", module_index(node), is_bias ? "bias" : "weight");
+}
+
+long parameter_info::size() const {
+    long s = 1;
+    for (int k = 0; k < rank; ++k) s *= shape[k];
+    return s;
+}
+
+namespace detail {
+
+namespace {
+thread_local std::string halide_message;
+
+extern "C" void constnet_halide_error(void*, const char* msg) {
+    halide_message = msg ? msg : "";
+    while (!halide_message.empty() && (halide_message.back() == '\n' || halide_message.back() == ' '))
+        halide_message.pop_back();
+}
+}  // namespace
+
+void install_halide_error_handler() { halide_set_error_handler(&constnet_halide_error); }
+
+void call(std::string_view network, std::string_view function, int (*fn)(void**), void** args,
+          const tensor_shape& expected_input, const halide_buffer_t* input) {
+    halide_message.clear();
+    const int status = fn(args);
+    if (status == 0) return;
+    std::string got = input && input->host ? format_extents(*input) : std::string("a buffer without data");
+    throw error(fmt::format("{}.{} failed: expected an input of N x {}, got {}. Halide: {} (error {})", network,
+                            function, format_shape(expected_input), got,
+                            halide_message.empty() ? "no message" : halide_message, status));
+}
+
+std::vector<parameter_info> parameters_of(std::span<const layer_desc> nodes) {
+    std::vector<parameter_info> out;
+    for (int idx = 0; idx < static_cast<int>(nodes.size()); ++idx) {
+        const auto& d = nodes[idx];
+        if (!d.has_params()) continue;
+        parameter_info w;
+        w.node = idx;
+        w.rank = d.weight_rank();
+        w.shape = d.weight_shape();
+        const int receptive = d.kind == op::conv2d ? d.kh * d.kw : 1;
+        w.fan_in = w.shape[1] * receptive;
+        w.fan_out = w.shape[0] * receptive;
+        out.push_back(w);
+        if (d.bias) {
+            parameter_info b = w;
+            b.is_bias = true;
+            b.rank = 1;
+            b.shape = {d.units, 0, 0, 0};
+            out.push_back(b);
+        }
+    }
+    return out;
+}
+
+void init_parameters(std::span<const parameter_info> infos, std::span<buffer> params, std::uint64_t seed,
+                     init_kind kind) {
+    // mt19937_64's output sequence is fixed by the standard; the conversions
+    // below are our own, so a seed gives the same weights everywhere.
+    std::mt19937_64 rng(seed);
+    auto uniform01 = [&] { return static_cast<double>(rng() >> 11) * 0x1.0p-53; };
+    auto uniform = [&](double a) { return static_cast<float>((2.0 * uniform01() - 1.0) * a); };
+    auto normal = [&](double stddev) {  // Box-Muller
+        const double u1 = 1.0 - uniform01(), u2 = uniform01();
+        return static_cast<float>(stddev * std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2));
+    };
+    for (std::size_t k = 0; k < infos.size(); ++k) {
+        const auto& p = infos[k];
+        float* data = params[k].data();
+        const long count = p.size();
+        const double fan_in = p.fan_in, fan_out = p.fan_out;
+        for (long e = 0; e < count; ++e) {
+            switch (kind) {
+            case init_kind::xavier_uniform:
+                data[e] = p.is_bias ? 0.0f : uniform(std::sqrt(6.0 / (fan_in + fan_out)));
+                break;
+            case init_kind::kaiming_normal: data[e] = p.is_bias ? 0.0f : normal(std::sqrt(2.0 / fan_in)); break;
+            case init_kind::pytorch_default: data[e] = uniform(1.0 / std::sqrt(fan_in)); break;
+            }
+        }
+    }
+}
+
+void load_parameters(const std::filesystem::path& path, std::span<const parameter_info> infos,
+                     std::span<buffer> params) {
+    safetensors::file f = safetensors::read(path);
+    // Check everything before changing anything: a bad file loses nothing.
+    for (const auto& p : infos) {
+        auto it = f.tensors.find(p.name());
+        if (it == f.tensors.end())
+            throw error(fmt::format("{}: missing tensor '{}' (expected shape [{}])", path.string(), p.name(),
+                                    fmt::join(std::span(p.shape).first(p.rank), ", ")));
+        const auto& t = it->second;
+        bool same = static_cast<int>(t.shape.size()) == p.rank;
+        for (int d = 0; same && d < p.rank; ++d) same = t.shape[d] == p.shape[d];
+        if (!same)
+            throw error(fmt::format("{}: tensor '{}' has shape [{}], expected [{}]", path.string(), p.name(),
+                                    fmt::join(t.shape, ", "), fmt::join(std::span(p.shape).first(p.rank), ", ")));
+    }
+    for (const auto& [name, t] : f.tensors) {
+        bool known = false;
+        for (const auto& p : infos) known |= p.name() == name;
+        if (!known) throw error(fmt::format("{}: unexpected tensor '{}' (this network has no such parameter)", path.string(), name));
+    }
+    for (std::size_t k = 0; k < infos.size(); ++k) {
+        const auto& t = f.tensors.at(infos[k].name());
+        std::memcpy(params[k].data(), t.data.data(), t.data.size() * sizeof(float));
+    }
+}
+
+void save_parameters(const std::filesystem::path& path, std::string_view network, std::span<const parameter_info> infos,
+                     std::span<const buffer> params) {
+    safetensors::file f;
+    f.metadata["format"] = "pt";
+    f.metadata["constnet.network"] = std::string(network);
+    for (std::size_t k = 0; k < infos.size(); ++k) {
+        safetensors::tensor t;
+        t.shape.assign(infos[k].shape.begin(), infos[k].shape.begin() + infos[k].rank);
+        t.data.assign(params[k].data(), params[k].data() + infos[k].size());
+        f.tensors.emplace(infos[k].name(), std::move(t));
+    }
+    safetensors::write(path, f);
+}
+
+}  // namespace detail
+}  // namespace constnet
