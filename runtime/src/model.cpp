@@ -104,19 +104,19 @@ void load_parameters(const std::filesystem::path& path, std::span<const paramete
     for (const auto& p : infos) {
         auto it = f.tensors.find(p.name());
         if (it == f.tensors.end())
-            throw error(fmt::format("{}: missing tensor '{}' (expected shape [{}])", path.string(), p.name(),
+            throw error(fmt::format("weights file '{}': missing tensor '{}' (expected shape [{}])", path.string(), p.name(),
                                     fmt::join(std::span(p.shape).first(p.rank), ", ")));
         const auto& t = it->second;
         bool same = static_cast<int>(t.shape.size()) == p.rank;
         for (int d = 0; same && d < p.rank; ++d) same = t.shape[d] == p.shape[d];
         if (!same)
-            throw error(fmt::format("{}: tensor '{}' has shape [{}], expected [{}]", path.string(), p.name(),
+            throw error(fmt::format("weights file '{}': tensor '{}' has shape [{}], expected [{}]", path.string(), p.name(),
                                     fmt::join(t.shape, ", "), fmt::join(std::span(p.shape).first(p.rank), ", ")));
     }
     for (const auto& [name, t] : f.tensors) {
         bool known = false;
         for (const auto& p : infos) known |= p.name() == name;
-        if (!known) throw error(fmt::format("{}: unexpected tensor '{}' (this network has no such parameter)", path.string(), name));
+        if (!known) throw error(fmt::format("weights file '{}': unexpected tensor '{}' (this network has no such parameter)", path.string(), name));
     }
     for (std::size_t k = 0; k < infos.size(); ++k) {
         const auto& t = f.tensors.at(infos[k].name());
