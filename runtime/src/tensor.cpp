@@ -31,7 +31,7 @@ buffer arange(std::vector<int> extents) {
 std::string format_extents(const halide_buffer_t& b) {
     std::string s;
     for (int d = b.dimensions - 1; d >= 0; --d) s += fmt::format("{}{}", b.dim[d].extent, d ? " x " : "");
-    return s.empty() ? "a scalar" : s;
+    return s.empty() ? "a buffer with no dimensions" : s;
 }
 
 namespace {

@@ -126,6 +126,9 @@ TEST_CASE("a wrong input buffer throws with Halide's message and the next call w
     flat.fill(0.0f);
     REQUIRE_THROWS_AS(model.forward(flat), constnet::error);
 
+    constnet::buffer empty;  // no memory: Halide would take it for a bounds query
+    REQUIRE_THROWS_WITH(model.forward(empty), Contains("input buffer has no data"));
+
     auto out_wrong = constnet::buffer(9, 2);  // output of 9 classes instead of 10
     auto good = Model::make_input(2);
     REQUIRE_THROWS_WITH(model.forward(good, out_wrong), Contains("Halide: "));

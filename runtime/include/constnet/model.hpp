@@ -20,6 +20,7 @@
 #include <constnet/tensor.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <filesystem>
@@ -116,12 +117,21 @@ public:
 
     // input: (W, H, C, N) or (F, N); returns (W', H', C', N) or (F', N).
     buffer forward(const buffer& input) const {
+        // The batch is the outermost extent; a buffer of the wrong rank still
+        // goes to the generated code, whose check reports what is wrong.
         const int rank = input.dimensions();
-        buffer out = make_output(rank ? input.dim(rank - 1).extent() : 0);
+        buffer out = make_output(rank ? std::max(input.dim(rank - 1).extent(), 1) : 1);
         forward(input, out);
         return out;
     }
     void forward(const buffer& input, buffer& output) const {
+        // A buffer without memory would make Halide answer a bounds query
+        // instead of computing: refuse it here.
+        if (!input.data() || !output.data())
+            throw error(fmt::format("{}.forward: the {} buffer has no data (expected N x {}, got {})", name(),
+                                    input.data() ? "output" : "input",
+                                    format_shape(input.data() ? output_shape : input_shape),
+                                    format_extents(input.data() ? output : input)));
         std::array<void*, 2 + parameter_tensors> args;
         args[0] = const_cast<halide_buffer_t*>(input.raw_buffer());
         for (int k = 0; k < parameter_tensors; ++k) args[1 + k] = const_cast<halide_buffer_t*>(params_[k].raw_buffer());

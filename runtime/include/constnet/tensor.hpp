@@ -19,14 +19,14 @@ using buffer = Halide::Runtime::Buffer<float>;
 // A dense batch of `n` samples of per-sample shape `s`, zero-filled.
 inline buffer make_batch(int n, const tensor_shape& s) {
     buffer b = s.rank == 3 ? buffer(s.w(), s.h(), s.c(), n) : buffer(s.features(), n);
-    b.fill(0.0f);
+    if (n > 0) b.fill(0.0f);
     return b;
 }
 
 // An NCHW tensor, dimensions given in PyTorch order.
 inline buffer make_nchw(int n, int c, int h, int w) {
     buffer b(w, h, c, n);
-    b.fill(0.0f);
+    if (b.number_of_elements() > 0) b.fill(0.0f);
     return b;
 }
 
