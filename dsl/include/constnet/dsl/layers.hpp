@@ -17,7 +17,10 @@
 //   softmax                               flat input only
 #pragma once
 
+#include <array>
 #include <constnet/graph.hpp>
+#include <cstddef>
+#include <tuple>
 
 namespace constnet::dsl {
 
@@ -26,9 +29,13 @@ struct layer {
     static constexpr layer_desc desc = D;
 };
 
-// Options. Each knows which layer kinds it applies to.
+// Options. Each knows which layer kinds it applies to, and its category: a
+// layer takes at most one option of each (padding<> and same are both padding).
+enum class option_category { padding, stride, bias, flip, divisor, expected_inputs };
+
 template <int T, int B, int L, int R>
 struct padding_t {
+    static constexpr option_category category = option_category::padding;
     static constexpr bool applies(op k) { return k == op::conv2d || is_pool(k); }
     static constexpr void apply(layer_desc& d) {
         d.pad_top = T, d.pad_bottom = B, d.pad_left = L, d.pad_right = R;
@@ -39,6 +46,7 @@ template <int... P>
 struct padding_sel {
     static_assert(sizeof...(P) == 1 || sizeof...(P) == 2 || sizeof...(P) == 4,
                   "constnet: padding takes <p>, <p_h, p_w> or <top, bottom, left, right>");
+    using type = padding_t<0, 0, 0, 0>;  // keeps the one error above the only one
 };
 template <int P>
 struct padding_sel<P> { using type = padding_t<P, P, P, P>; };
@@ -51,6 +59,7 @@ template <int... P>
 inline constexpr typename detail::padding_sel<P...>::type padding{};
 
 struct same_t {
+    static constexpr option_category category = option_category::padding;
     static constexpr bool applies(op k) { return k == op::conv2d; }
     static constexpr void apply(layer_desc& d) { d.same = true; }
 };
@@ -58,25 +67,40 @@ inline constexpr same_t same{};
 
 template <int SH, int SW>
 struct stride_t {
+    static constexpr option_category category = option_category::stride;
     static constexpr bool applies(op k) { return k == op::conv2d || is_pool(k); }
     static constexpr void apply(layer_desc& d) { d.sh = SH, d.sw = SW; }
 };
-template <int S, int... SW>
-inline constexpr stride_t<S, (SW + ... + (sizeof...(SW) ? 0 : S))> stride{};
+namespace detail {
+template <int... S>
+struct stride_sel {
+    static_assert(sizeof...(S) == 1 || sizeof...(S) == 2, "constnet: stride takes <s> or <s_h, s_w>");
+    using type = stride_t<1, 1>;
+};
+template <int S>
+struct stride_sel<S> { using type = stride_t<S, S>; };
+template <int SH, int SW>
+struct stride_sel<SH, SW> { using type = stride_t<SH, SW>; };
+}  // namespace detail
+template <int... S>
+inline constexpr typename detail::stride_sel<S...>::type stride{};
 
 struct no_bias_t {
+    static constexpr option_category category = option_category::bias;
     static constexpr bool applies(op k) { return k == op::conv2d || k == op::dense; }
     static constexpr void apply(layer_desc& d) { d.bias = false; }
 };
 inline constexpr no_bias_t no_bias{};
 
 struct flip_kernel_t {
+    static constexpr option_category category = option_category::flip;
     static constexpr bool applies(op k) { return k == op::conv2d; }
     static constexpr void apply(layer_desc& d) { d.flip = true; }
 };
 inline constexpr flip_kernel_t flip_kernel{};
 
 struct exclude_padding_t {
+    static constexpr option_category category = option_category::divisor;
     static constexpr bool applies(op k) { return k == op::avg_pool; }
     static constexpr void apply(layer_desc& d) { d.count_include_pad = false; }
 };
@@ -84,6 +108,7 @@ inline constexpr exclude_padding_t exclude_padding{};
 
 template <int N>
 struct expect_in_t {
+    static constexpr option_category category = option_category::expected_inputs;
     static constexpr bool applies(op k) { return k == op::conv2d || k == op::dense; }
     static constexpr void apply(layer_desc& d) { d.expect_in = N; }
 };
@@ -93,15 +118,43 @@ template <int N>
 inline constexpr expect_in_t<N> in_features{};
 
 namespace detail {
-template <layer_desc D, class Opt>
-constexpr void check_option() {
-    static_assert(Opt::applies(D.kind), "constnet: this option does not apply to this kind of layer");
+// The option and the layer kind are template arguments, so the compiler
+// names both: "[with constnet::op kind = constnet::op::max_pool; Option = constnet::dsl::no_bias_t]".
+template <op kind, class Option>
+constexpr void option_applies_to_layer() {
+    static_assert(Option::applies(kind), "constnet option rule: this option does not apply to this kind of layer");
 }
+template <op kind, class Option>
+constexpr void option_given_once() {
+    static_assert(kind != kind,
+                  "constnet option rule: a layer takes one option of each kind (one padding<> or same, one stride<>)");
+}
+template <op kind, class Option>
+constexpr void check_applies() {
+    if constexpr (!Option::applies(kind)) option_applies_to_layer<kind, Option>();
+}
+template <class... Opts>
+constexpr int first_repeated_option() {
+    constexpr std::array<option_category, sizeof...(Opts)> c{Opts::category...};
+    for (std::size_t i = 0; i < c.size(); ++i)
+        for (std::size_t j = 0; j < i; ++j)
+            if (c[i] == c[j]) return static_cast<int>(i);
+    return -1;
+}
+// Applies the options; a wrong one is reported once and poisons the layer.
 template <layer_desc D, class... Opts>
 constexpr layer_desc with_options() {
-    (check_option<D, Opts>(), ...);
+    constexpr int repeated = first_repeated_option<Opts...>();
     layer_desc d = D;
-    (Opts::apply(d), ...);
+    if constexpr ((!Opts::applies(D.kind) || ...)) {
+        (check_applies<D.kind, Opts>(), ...);
+        d.poisoned = true;
+    } else if constexpr (repeated >= 0) {
+        option_given_once<D.kind, std::tuple_element_t<repeated, std::tuple<Opts...>>>();
+        d.poisoned = true;
+    } else {
+        (Opts::apply(d), ...);
+    }
     return d;
 }
 

@@ -66,21 +66,25 @@ namespace detail {
 
 template <int... D>
 constexpr layer_desc input_desc() {
-    static_assert(sizeof...(D) == 3 || sizeof...(D) == 1,
-                  "constnet: input takes <C, H, W> (an image) or <N> (a flat vector); the batch is a run-time extent");
     layer_desc d;
     d.kind = op::input;
-    d.out = make_shape(D...);
-    if constexpr (sizeof...(D) == 3) {
+    if constexpr (sizeof...(D) != 3 && sizeof...(D) != 1) {
+        static_assert(sizeof...(D) == 3 || sizeof...(D) == 1,
+                      "constnet: input takes <C, H, W> (an image) or <N> (a flat vector); the batch is a run-time extent");
+        d.out = make_shape(1, 1, 1);
+        d.poisoned = true;
+    } else if constexpr (sizeof...(D) == 3) {
+        d.out = make_shape(D...);
         constexpr std::array<int, 3> v{D...};
         if constexpr (v[0] < 1 || v[1] < 1 || v[2] < 1) {
             rules::input_is_positive<v[0], v[1], v[2]>();
             d.poisoned = true;
         }
     } else {
+        d.out = make_shape(D...);
         constexpr int n = (D, ...);
         if constexpr (n < 1) {
-            rules::input_is_positive<n, 1, 1>();
+            rules::flat_input_is_positive<n>();
             d.poisoned = true;
         }
     }
@@ -90,11 +94,11 @@ constexpr layer_desc input_desc() {
 // Checks one spatial axis of a conv2d or pooling layer; true if every rule holds.
 template <int layer, op kind, char axis, int n, int k, int p0, int p1, int s, bool same>
 constexpr bool check_axis() {
-    if constexpr (s < 1) {
-        rules::stride_is_positive<layer, kind, axis, s>();
-        return false;
-    } else if constexpr (k < 1) {
+    if constexpr (k < 1) {
         rules::kernel_is_positive<layer, kind, axis, k>();
+        return false;
+    } else if constexpr (s < 1) {
+        rules::stride_is_positive<layer, kind, axis, s>();
         return false;
     } else if constexpr (same && k % 2 == 0) {
         rules::same_padding_needs_odd_kernel<layer, kind, axis, k>();
@@ -158,7 +162,6 @@ constexpr bool check() {
         rules::softmax_needs_flat_input<layer, L.kind, in.c(), in.h(), in.w()>();
         return false;
     } else {
-        static_assert(L.kind != op::input, "constnet: input<...> can only start a network");
         return true;
     }
 }
@@ -174,7 +177,7 @@ constexpr layer_desc poison(layer_desc d, tensor_shape in) {
 template <int node, layer_desc L, tensor_shape in, bool prev_poisoned>
 constexpr layer_desc attach() {
     layer_desc d;
-    if constexpr (prev_poisoned) {  // `if constexpr`: a poisoned input must not even instantiate the checks
+    if constexpr (prev_poisoned || L.poisoned) {  // `if constexpr`: a poisoned input must not even instantiate the checks
         d = poison(L, in);
     } else if constexpr (check<module_index(node), L, in>()) {
         d = infer_shapes(L, in);
@@ -196,9 +199,12 @@ constexpr auto operator|(network<Ds...>, layer<L>) {
     return network<Ds..., detail::attach<sizeof...(Ds), L, last.out, last.poisoned>()>{};
 }
 
+// `conv2d<...> | relu` without an input: one error, then a poisoned network
+// so the rest of the chain raises nothing.
 template <layer_desc A, layer_desc B>
-constexpr void operator|(layer<A>, layer<B>) {
+constexpr auto operator|(layer<A>, layer<B>) {
     static_assert(A.kind == op::input, "constnet: a network starts with input<C, H, W>, e.g. input<1, 28, 28> | conv2d<6, 5>");
+    return network<detail::poison(layer_desc{}, make_shape(1, 1, 1))>{};
 }
 
 }  // namespace constnet::dsl

@@ -10,7 +10,9 @@
 
 namespace constnet::dsl::rules {
 
-// out = floor((n + p_total - k) / s) + 1, the chapter's output-size rule.
+// The numbers are the template arguments the compiler prints with the error
+// ("[with int layer = 2; ...; int n = 4; int k = 5; ...]"); the messages refer
+// to them by those names.
 
 template <int layer, op kind, char axis, int stride>
 constexpr void stride_is_positive() {
@@ -67,7 +69,12 @@ constexpr void output_size_is_positive() {
 
 template <int c, int h, int w>
 constexpr void input_is_positive() {
-    static_assert(c >= 1 && h >= 1 && w >= 1, "constnet shape rule [input]: every input extent must be at least 1");
+    static_assert(c >= 1 && h >= 1 && w >= 1, "constnet shape rule [input]: every input extent (c, h, w) must be at least 1");
+}
+
+template <int features>
+constexpr void flat_input_is_positive() {
+    static_assert(features >= 1, "constnet shape rule [input]: a flat input needs at least 1 feature");
 }
 
 template <int layer, op kind, int features>
@@ -80,22 +87,22 @@ constexpr void needs_spatial_input() {
 template <int layer, op kind, int c, int h, int w>
 constexpr void dense_needs_flat_input() {
     static_assert(c < 0,
-                  "constnet shape rule [dense input]: dense needs a flat input, but gets C x H x W = c x h x w; "
-                  "insert flatten before dense");
+                  "constnet shape rule [dense input]: dense needs a flat input, but gets a C x H x W tensor "
+                  "(the c, h, w above); insert flatten before dense");
 }
 
 template <int layer, op kind, int c, int h, int w>
 constexpr void softmax_needs_flat_input() {
     static_assert(c < 0,
                   "constnet shape rule [softmax input]: softmax works over a flat vector of class scores, "
-                  "but gets C x H x W = c x h x w; insert flatten and dense first");
+                  "but gets a C x H x W tensor (the c, h, w above); insert flatten and dense first");
 }
 
 template <int layer, op kind, int expected, int found>
 constexpr void input_channels_match() {
     static_assert(expected == found,
-                  "constnet shape rule [channels]: the layer states `expected` input channels/features, "
-                  "but its input has `found`");
+                  "constnet shape rule [channels]: the layer states `expected` input channels/features "
+                  "(in_channels<> or in_features<>), but its input has `found`");
 }
 
 }  // namespace constnet::dsl::rules
