@@ -5,6 +5,7 @@
 // computed in one loop nest (bias and activation fused into the conv's
 // register tiles); each group's last Func is its root.
 #include <constnet/codegen/lower.hpp>
+#include <constnet/dsl/summary.hpp>
 
 #include <fmt/format.h>
 
@@ -70,14 +71,16 @@ node_funcs define_pool(const layer_desc& d, const value& in, const std::string& 
     node_funcs r;
     // PyTorch: max pooling pads with -inf, average pooling with 0.
     r.padded = pad_spatial(in, is_max ? Expr(-std::numeric_limits<float>::infinity()) : Expr(0.0f), name);
-    // An explicit tree over the (small, constant) window rather than a
-    // reduction: no loop, and differentiable for max (Halide 14 cannot
-    // differentiate maximum() over an RDom).
+    // An explicit chain over the (small, constant) window rather than a
+    // reduction: no loop, and differentiable (Halide 14 cannot differentiate
+    // maximum() over an RDom). For max, select(e > v, e, v) keeps the first
+    // maximum in row-major window order, so its gradient goes to that one
+    // element, as PyTorch's does, also when values tie.
     Expr v;
     for (int ky = 0; ky < d.kh; ++ky)
         for (int kx = 0; kx < d.kw; ++kx) {
             Expr e = r.padded(x * d.sw + kx - d.pad_left, y * d.sh + ky - d.pad_top, c, n);
-            v = !v.defined() ? e : is_max ? max(v, e) : v + e;
+            v = !v.defined() ? e : is_max ? select(e > v, e, v) : v + e;
         }
     if (!is_max) {
         Expr count = float(d.kh * d.kw);  // windows never leave the padded input (no ceil mode)
@@ -148,8 +151,11 @@ node_funcs define_dense(const layer_desc& d, const value& in, const ImageParam& 
 node_funcs define_softmax(const layer_desc& d, const value& in, const std::string& name) {
     node_funcs r;
     RDom k(0, d.in.features(), name + "_r");
+    // The maximum is subtracted for stability (softmax is shift-invariant). A
+    // scan rather than maximum(): Halide 14 differentiates updates, not maximum().
     r.mx = Func(name + "_max");
-    r.mx(n) = maximum(in.f(k, n));  // subtracted for stability; softmax is shift-invariant
+    r.mx(n) = in.f(0, n);
+    r.mx(n) = select(in.f(k, n) > r.mx(n), in.f(k, n), r.mx(n));
     r.sum = Func(name + "_sum");
     r.sum(n) = sum(exp(in.f(k, n) - r.mx(n)));
     r.out.f = Func(name);
@@ -265,23 +271,42 @@ void validate(std::span<const layer_desc> nodes) {
         throw std::invalid_argument(fmt::format("constnet: {}: {}", describe_for_error(idx, d), what));
     };
     if (nodes.empty() || nodes[0].kind != op::input) throw std::invalid_argument("constnet: a network starts with an input node");
+    const tensor_shape in0 = nodes[0].out;
+    for (int k = 0; k < in0.rank; ++k)
+        if (in0.dims[k] < 1)
+            throw std::invalid_argument(fmt::format("constnet: the input's extents must be at least 1, got {}", format_shape(in0)));
+    // The same rules the DSL checks at compile time (dsl/rules.hpp).
     for (int idx = 1; idx < static_cast<int>(nodes.size()); ++idx) {
         const auto& d = nodes[idx];
         if (d.inputs[0] < 0 || d.inputs[0] >= idx) fail(idx, d, fmt::format("input edge {} is not an earlier node", d.inputs[0]));
         const tensor_shape in = nodes[d.inputs[0]].out;
         if (!(d.in == in)) fail(idx, d, "its input shape differs from its producer's output shape");
+        if (d.kind == op::input) fail(idx, d, "input can only be the first node");
         if (d.kind == op::conv2d || is_pool(d.kind)) {
-            if (in.rank != 3) fail(idx, d, "needs a C x H x W input");
-            if (d.sh < 1 || d.sw < 1) fail(idx, d, fmt::format("stride {}x{} must be at least 1", d.sh, d.sw));
+            if (in.rank != 3) fail(idx, d, fmt::format("needs a C x H x W input, got {}", format_shape(in)));
             if (d.kh < 1 || d.kw < 1) fail(idx, d, fmt::format("kernel {}x{} must be at least 1", d.kh, d.kw));
+            if (d.sh < 1 || d.sw < 1) fail(idx, d, fmt::format("stride {}x{} must be at least 1", d.sh, d.sw));
+            if (d.same && (d.kh % 2 == 0 || d.kw % 2 == 0))
+                fail(idx, d, fmt::format("'same' padding needs an odd kernel, got {}x{}", d.kh, d.kw));
+            if (d.same && (d.sh != 1 || d.sw != 1)) fail(idx, d, fmt::format("'same' padding needs stride 1, got {}x{}", d.sh, d.sw));
             if (std::min({d.pad_top, d.pad_bottom, d.pad_left, d.pad_right}) < 0) fail(idx, d, "padding must be >= 0");
+            if (is_pool(d.kind) && (2 * std::max(d.pad_top, d.pad_bottom) > d.kh || 2 * std::max(d.pad_left, d.pad_right) > d.kw))
+                fail(idx, d, fmt::format("pooling padding ({}, {}, {}, {}) is larger than half the window {}x{}", d.pad_top,
+                                         d.pad_bottom, d.pad_left, d.pad_right, d.kh, d.kw));
             if (in.h() + d.pad_top + d.pad_bottom < d.kh || in.w() + d.pad_left + d.pad_right < d.kw)
                 fail(idx, d, fmt::format("kernel {}x{} is larger than the padded input {}x{}", d.kh, d.kw,
                                          in.h() + d.pad_top + d.pad_bottom, in.w() + d.pad_left + d.pad_right));
         }
-        if ((d.kind == op::dense || d.kind == op::softmax) && in.rank != 1) fail(idx, d, "needs a flat input");
+        if ((d.kind == op::dense || d.kind == op::softmax) && in.rank != 1)
+            fail(idx, d, fmt::format("needs a flat input, got {}", format_shape(in)));
         if ((d.kind == op::dense || d.kind == op::conv2d) && d.units < 1) fail(idx, d, "needs at least one output");
-        if (!(infer_shapes(d, in).out == d.out)) fail(idx, d, "its output shape does not follow the shape rule");
+        if (d.expect_in != 0 && d.expect_in != (d.kind == op::conv2d ? in.c() : static_cast<int>(in.size())))
+            fail(idx, d, fmt::format("states {} input channels/features, but its input {} has {}", d.expect_in,
+                                     format_shape(in), d.kind == op::conv2d ? in.c() : static_cast<int>(in.size())));
+        // Everything derived (output shape, 'same' pads) must be what the rules derive.
+        if (!(infer_shapes(d, in) == d))
+            fail(idx, d, fmt::format("its derived fields (output {}, padding {},{},{},{}) disagree with the shape rules",
+                                     format_shape(d.out), d.pad_top, d.pad_bottom, d.pad_left, d.pad_right));
     }
 }
 

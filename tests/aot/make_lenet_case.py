@@ -6,26 +6,14 @@ OUTDIR/lenet_io.safetensors  "input" (8 x 1 x 28 x 28, Fashion-MNIST-like values
                              and "expected", the logits PyTorch computes for it.
 Run with Debian's /usr/bin/python3 (python3-torch).
 """
-import json
-import struct
+import pathlib
 import sys
 
-import numpy as np
 import torch
 from torch import nn
 
-
-def write_safetensors(path, tensors):
-    header, blobs, offset = {}, [], 0
-    for name in sorted(tensors):
-        a = np.ascontiguousarray(tensors[name].detach().numpy(), dtype="<f4")
-        header[name] = {"dtype": "F32", "shape": list(a.shape), "data_offsets": [offset, offset + a.nbytes]}
-        blobs.append(a.tobytes())
-        offset += a.nbytes
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * (-len(h) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "python"))
+from safetensors_np import write_safetensors  # noqa: E402
 
 
 def main(outdir):

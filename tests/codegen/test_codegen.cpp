@@ -1,0 +1,662 @@
+// Generated pipelines against naive loops. Each test builds a network
+// description at run time (an input node plus layers, shapes filled by
+// constnet::infer_shapes), JIT-compiles it with codegen::lower_forward for the
+// host and compares with reference.hpp on random inputs and parameters.
+//
+// Where expected values come from: reference.hpp only (nested loops written
+// from the layer definitions, accumulating in double). Random values are
+// uniform in [-1, 1] from std::mt19937 seeded with the seed printed in each
+// configuration (fixed seeds, listed next to every table below), so a failure
+// reproduces exactly.
+//
+// Tolerance: |got - expected| <= 1e-5 + 1e-5 * |expected| per element; a
+// failure prints the configuration and the worst element.
+//
+// 76 JIT-compiled configurations in all (about 0.2 s each on the host).
+#include "reference.hpp"
+
+#include <constnet/codegen/lower.hpp>
+#include <constnet/graph.hpp>
+
+#include <catch2/catch.hpp>
+#include <fmt/format.h>
+
+#include <array>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <limits>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace {
+
+using constnet::layer_desc;
+using constnet::make_shape;
+using constnet::op;
+using constnet::tensor_shape;
+namespace cg = constnet::codegen;
+namespace ref = constnet::test::ref;
+using Catch::Contains;
+
+// ------------------------------------------------------------- descriptions
+
+using pads = std::array<int, 4>;  // top, bottom, left, right
+
+layer_desc conv(int units, int kh, int kw, int sh = 1, int sw = 1, pads p = {0, 0, 0, 0}, bool bias = true,
+                bool flip = false) {
+    layer_desc d;
+    d.kind = op::conv2d;
+    d.units = units;
+    d.kh = kh, d.kw = kw, d.sh = sh, d.sw = sw;
+    d.pad_top = p[0], d.pad_bottom = p[1], d.pad_left = p[2], d.pad_right = p[3];
+    d.bias = bias;
+    d.flip = flip;
+    return d;
+}
+
+layer_desc pool(op kind, int kh, int kw, int sh, int sw, pads p = {0, 0, 0, 0}, bool count_include_pad = true) {
+    layer_desc d;
+    d.kind = kind;
+    d.kh = kh, d.kw = kw, d.sh = sh, d.sw = sw;
+    d.pad_top = p[0], d.pad_bottom = p[1], d.pad_left = p[2], d.pad_right = p[3];
+    d.count_include_pad = count_include_pad;
+    return d;
+}
+
+layer_desc plain(op kind) {
+    layer_desc d;
+    d.kind = kind;
+    return d;
+}
+
+layer_desc dense(int units, bool bias = true) {
+    layer_desc d;
+    d.kind = op::dense;
+    d.units = units;
+    d.bias = bias;
+    return d;
+}
+
+// An input node and then `layers` in a chain, each fed by the one before
+// (inputs {i-1, -1}), shapes filled in by constnet::infer_shapes.
+std::vector<layer_desc> make_net(tensor_shape in, const std::vector<layer_desc>& layers) {
+    std::vector<layer_desc> nodes;
+    layer_desc input;
+    input.kind = op::input;
+    input.out = in;
+    nodes.push_back(input);
+    for (const layer_desc& l : layers) {
+        layer_desc d = constnet::infer_shapes(l, nodes.back().out);
+        d.inputs = {static_cast<int>(nodes.size()) - 1, -1};
+        nodes.push_back(d);
+    }
+    return nodes;
+}
+
+std::string shape_text(const tensor_shape& s) {
+    return s.rank == 3 ? fmt::format("{}x{}x{}", s.c(), s.h(), s.w()) : fmt::format("{}", s.features());
+}
+
+// "batch 3, seed 7: input 3x11x9 -> conv2d(out 4, k 3x5, s 2x3, pad t1 b0 l2 r1, bias, flip) 4x5x3 -> ..."
+std::string describe(const std::vector<layer_desc>& nodes, int batch, std::uint32_t seed) {
+    std::string s = fmt::format("batch {}, seed {}: input {}", batch, seed, shape_text(nodes[0].out));
+    for (std::size_t k = 1; k < nodes.size(); ++k) {
+        const layer_desc& d = nodes[k];
+        s += fmt::format(" -> {}", constnet::op_name(d.kind));
+        auto window = [&] {
+            return fmt::format("k {}x{}, s {}x{}, pad t{} b{} l{} r{}", d.kh, d.kw, d.sh, d.sw, d.pad_top, d.pad_bottom,
+                               d.pad_left, d.pad_right);
+        };
+        if (d.kind == op::conv2d)
+            s += fmt::format("(out {}, {}, {}{})", d.units, window(), d.bias ? "bias" : "no bias", d.flip ? ", flip" : "");
+        else if (d.kind == op::max_pool)
+            s += fmt::format("({})", window());
+        else if (d.kind == op::avg_pool)
+            s += fmt::format("({}, count_include_pad {})", window(), d.count_include_pad);
+        else if (d.kind == op::dense)
+            s += fmt::format("(out {}, {})", d.units, d.bias ? "bias" : "no bias");
+        s += fmt::format(" {}", shape_text(d.out));
+    }
+    return s;
+}
+
+// ---------------------------------------------------------------- parameters
+
+// Per node: weight in PyTorch layout ([out, in, kh, kw] or [out, in]) and bias
+// ([out], empty when the layer has none); empty for nodes without parameters.
+struct net_params {
+    std::vector<std::vector<float>> weight, bias;
+};
+
+struct random_values {
+    std::mt19937 rng;
+    explicit random_values(std::uint32_t seed) : rng(seed) {}
+    std::vector<float> operator()(std::size_t count) {
+        std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+        std::vector<float> v(count);
+        for (float& e : v) e = u(rng);
+        return v;
+    }
+};
+
+ref::tensor random_input(const tensor_shape& s, int batch, random_values& rnd) {
+    ref::tensor x = s.rank == 3 ? ref::tensor::nchw(batch, s.c(), s.h(), s.w()) : ref::tensor::nf(batch, s.features());
+    x.v = rnd(x.v.size());
+    return x;
+}
+
+net_params random_params(const std::vector<layer_desc>& nodes, random_values& rnd) {
+    net_params p;
+    p.weight.resize(nodes.size());
+    p.bias.resize(nodes.size());
+    for (std::size_t k = 0; k < nodes.size(); ++k) {
+        if (!nodes[k].has_params()) continue;
+        p.weight[k] = rnd(static_cast<std::size_t>(nodes[k].weight_size()));
+        if (nodes[k].bias) p.bias[k] = rnd(static_cast<std::size_t>(nodes[k].units));
+    }
+    return p;
+}
+
+// ----------------------------------------------------------------- execution
+
+ref::window window_of(const layer_desc& d) {
+    ref::window w;
+    w.kh = d.kh, w.kw = d.kw, w.sh = d.sh, w.sw = d.sw;
+    w.pt = d.pad_top, w.pb = d.pad_bottom, w.pl = d.pad_left, w.pr = d.pad_right;
+    return w;
+}
+
+ref::tensor run_reference(const std::vector<layer_desc>& nodes, const ref::tensor& x, const net_params& p) {
+    std::vector<ref::tensor> values(nodes.size());
+    values[0] = x;
+    for (std::size_t k = 1; k < nodes.size(); ++k) {
+        const layer_desc& d = nodes[k];
+        const ref::tensor& in = values[d.inputs[0]];
+        ref::tensor& out = values[k];
+        switch (d.kind) {
+        case op::conv2d: out = ref::conv2d(in, p.weight[k], p.bias[k], d.units, window_of(d), d.flip); break;
+        case op::max_pool: out = ref::pool2d(in, window_of(d), ref::pool_mode::max); break;
+        case op::avg_pool:
+            out = ref::pool2d(in, window_of(d),
+                              d.count_include_pad ? ref::pool_mode::avg_include_pad : ref::pool_mode::avg_exclude_pad);
+            break;
+        case op::relu: out = ref::relu(in); break;
+        case op::sigmoid: out = ref::sigmoid(in); break;
+        case op::tanh: out = ref::tanh(in); break;
+        case op::flatten: out = ref::flatten(in); break;
+        case op::dense: out = ref::dense(in, p.weight[k], p.bias[k], d.units); break;
+        case op::softmax: out = ref::softmax(in); break;
+        case op::input: throw std::logic_error("input node after the first");
+        }
+    }
+    return values.back();
+}
+
+// Halide extents (innermost first) of a batch of `s`: (W, H, C, N) or (F, N).
+std::vector<int> batch_extents(const tensor_shape& s, int batch) {
+    return s.rank == 3 ? std::vector<int>{s.w(), s.h(), s.c(), batch} : std::vector<int>{s.features(), batch};
+}
+
+// Parameter extents in Halide order: conv [out, in, kh, kw] -> (kw, kh, in, out),
+// dense [out, in] -> (in, out); the memory layout is the same.
+std::vector<int> weight_extents(const layer_desc& d) {
+    const auto s = d.weight_shape();
+    return d.kind == op::conv2d ? std::vector<int>{s[3], s[2], s[1], s[0]} : std::vector<int>{s[1], s[0]};
+}
+
+ref::tensor run_halide(const std::vector<layer_desc>& nodes, const ref::tensor& x, net_params p,
+                       const cg::lower_options& opt = {}) {
+    cg::forward_pipeline pipe = cg::lower_forward(nodes, opt);
+    std::vector<float> input = x.v;
+    pipe.input.set(Halide::Buffer<float>(input.data(), batch_extents(nodes[0].out, x.n)));
+    std::size_t next = 0;
+    for (std::size_t k = 0; k < nodes.size(); ++k) {
+        if (!nodes[k].has_params()) continue;
+        REQUIRE(next < pipe.params.size());
+        pipe.params[next++].set(Halide::Buffer<float>(p.weight[k].data(), weight_extents(nodes[k])));
+        if (nodes[k].bias) {
+            REQUIRE(next < pipe.params.size());
+            pipe.params[next++].set(Halide::Buffer<float>(p.bias[k].data(), std::vector<int>{nodes[k].units}));
+        }
+    }
+    REQUIRE(next == pipe.params.size());
+    const tensor_shape& s = nodes.back().out;
+    Halide::Buffer<float> out = pipe.output.realize(batch_extents(s, x.n), opt.target);
+    ref::tensor y = s.rank == 3 ? ref::tensor::nchw(x.n, s.c(), s.h(), s.w()) : ref::tensor::nf(x.n, s.features());
+    REQUIRE(static_cast<std::size_t>(out.number_of_elements()) == y.v.size());
+    // Dense output (the pipeline constrains its strides), so memory order is NCHW.
+    std::copy(out.data(), out.data() + y.v.size(), y.v.begin());
+    return y;
+}
+
+// ------------------------------------------------------------------ comparing
+
+constexpr double abs_tol = 1e-5, rel_tol = 1e-5;
+
+struct comparison {
+    bool same_shape = false;
+    double worst_excess = 0.0;  // max |got - expected| / (abs_tol + rel_tol |expected|); <= 1 passes
+    double worst_abs = 0.0;
+    std::size_t worst_at = 0;
+    float expected = 0, got = 0;
+    bool ok() const { return same_shape && worst_excess <= 1.0; }
+};
+
+comparison compare(const ref::tensor& expected, const ref::tensor& got) {
+    comparison c;
+    c.same_shape = expected.n == got.n && expected.c == got.c && expected.h == got.h && expected.w == got.w &&
+                   expected.flat == got.flat && expected.v.size() == got.v.size();
+    if (!c.same_shape) return c;
+    for (std::size_t e = 0; e < got.v.size(); ++e) {
+        const double d = std::fabs(double(got.v[e]) - double(expected.v[e]));
+        double excess = d / (abs_tol + rel_tol * std::fabs(double(expected.v[e])));
+        if (!(excess == excess)) excess = std::numeric_limits<double>::infinity();  // NaN fails
+        if (excess > c.worst_excess || (e == 0 && excess >= c.worst_excess)) {
+            c.worst_excess = excess, c.worst_abs = d, c.worst_at = e;
+            c.expected = expected.v[e], c.got = got.v[e];
+        }
+    }
+    return c;
+}
+
+std::string element_name(const ref::tensor& t, std::size_t e) {
+    if (t.flat) return fmt::format("[n={}, f={}]", e / t.c, e % t.c);
+    const std::size_t x = e % t.w, y = e / t.w % t.h, c = e / (std::size_t(t.w) * t.h) % t.c,
+                      n = e / (std::size_t(t.w) * t.h * t.c);
+    return fmt::format("[n={}, c={}, y={}, x={}]", n, c, y, x);
+}
+
+std::string report(const comparison& c, const ref::tensor& expected, const ref::tensor& got) {
+    if (!c.same_shape)
+        return fmt::format("shape mismatch: expected {}x{}x{}x{} (flat {}), got {}x{}x{}x{} (flat {})", expected.n,
+                           expected.c, expected.h, expected.w, expected.flat, got.n, got.c, got.h, got.w, got.flat);
+    return fmt::format("worst error {:.3g} at {}: expected {:.9g}, got {:.9g} ({:.3g} x tolerance)", c.worst_abs,
+                       element_name(expected, c.worst_at), c.expected, c.got, c.worst_excess);
+}
+
+// Random input and parameters from `seed`, reference vs generated pipeline.
+void check_network(const std::vector<layer_desc>& nodes, int batch, std::uint32_t seed,
+                   const cg::lower_options& opt = {}) {
+    const std::string config = describe(nodes, batch, seed);
+    INFO(config);
+    random_values rnd(seed);
+    const ref::tensor x = random_input(nodes[0].out, batch, rnd);
+    const net_params p = random_params(nodes, rnd);
+    const ref::tensor expected = run_reference(nodes, x, p);
+    // infer_shapes' output-size formula against the reference's window count.
+    const tensor_shape& s = nodes.back().out;
+    CHECK(expected.c == s.dims[0]);
+    if (s.rank == 3) CHECK((expected.h == s.h() && expected.w == s.w()));
+    ref::tensor got;
+    REQUIRE_NOTHROW(got = run_halide(nodes, x, p, opt));
+    const comparison c = compare(expected, got);
+    INFO(report(c, expected, got));
+    CHECK(c.ok());
+}
+
+// How many random configurations a randomized test draws: `fallback`, or
+// CONSTNET_CODEGEN_RANDOM_CONFIGS for a longer hunt (the same seeds, so the
+// default run is a prefix of a longer one).
+int random_configs(int fallback) {
+    const char* v = std::getenv("CONSTNET_CODEGEN_RANDOM_CONFIGS");
+    return v && std::atoi(v) > 0 ? std::atoi(v) : fallback;
+}
+
+// Valid random pads/kernels: resample until the kernel fits the padded input.
+int pick(std::mt19937& g, int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(g); }
+
+// ========================================================================= conv2d
+
+// Hand-picked conv2d configurations; the seed of row r is 100 + r.
+struct conv_case {
+    tensor_shape in;
+    int batch;
+    layer_desc layer;
+};
+
+TEST_CASE("conv2d matches naive cross-correlation on hand-picked shapes", "[codegen][conv2d]") {
+    const std::vector<conv_case> cases{
+        // 1x1 kernels (d2l's channel mixing), with and without stride and bias
+        {make_shape(3, 6, 10), 2, conv(5, 1, 1)},
+        {make_shape(4, 7, 9), 1, conv(3, 1, 1, 2, 2, {0, 0, 0, 0}, false)},
+        // d2l 7.3: k 3x5 with padding 2x1 style asymmetry and stride 3x4 / 2x3
+        {make_shape(2, 9, 13), 3, conv(3, 3, 5, 1, 1, {1, 1, 2, 2})},
+        {make_shape(2, 13, 17), 2, conv(4, 3, 5, 2, 3, {1, 1, 2, 2})},
+        {make_shape(1, 8, 8), 1, conv(1, 3, 5, 3, 4, {0, 0, 1, 1})},
+        // asymmetric padding: top 1, bottom 0, left 2, right 1
+        {make_shape(3, 11, 9), 3, conv(4, 3, 3, 1, 1, {1, 0, 2, 1})},
+        {make_shape(2, 10, 12), 1, conv(6, 4, 2, 2, 1, {0, 3, 1, 0})},
+        // stride with sh != sw, kh != kw
+        {make_shape(3, 14, 11), 2, conv(2, 2, 4, 3, 1)},
+        // flipped kernel (true convolution), with and without bias / stride
+        {make_shape(2, 7, 9), 1, conv(3, 3, 2, 1, 1, {0, 0, 0, 0}, true, true)},
+        {make_shape(3, 9, 12), 3, conv(4, 3, 3, 2, 2, {1, 1, 1, 1}, false, true)},
+        // output width below the vector width (8 floats on AVX2, 16 on AVX-512)
+        {make_shape(3, 5, 5), 1, conv(2, 3, 3)},           // out width 3
+        {make_shape(1, 6, 1), 3, conv(2, 3, 1, 1, 1, {1, 1, 0, 0})},  // out width 1
+        {make_shape(2, 9, 9), 2, conv(5, 3, 3, 1, 1, {1, 1, 0, 0})},  // out width 7
+        // widths at and above the vector width, not multiples of it
+        {make_shape(2, 6, 10), 2, conv(3, 3, 3)},                      // out width 8
+        {make_shape(2, 5, 19), 3, conv(4, 3, 3, 1, 1, {1, 1, 0, 0})},  // out width 17
+        {make_shape(2, 9, 39), 3, conv(3, 3, 3)},                      // out width 37
+        {make_shape(1, 4, 35), 1, conv(2, 1, 3, 1, 1, {0, 0, 0, 0}, false)},  // out width 33
+        // several channels: out channels divisible by 4 and prime; tall outputs
+        {make_shape(8, 7, 7), 2, conv(12, 3, 3, 1, 1, {1, 1, 1, 1})},
+        {make_shape(5, 15, 10), 1, conv(7, 3, 3, 1, 1, {1, 1, 1, 1})},
+        // a single row
+        {make_shape(2, 1, 20), 2, conv(3, 1, 3, 1, 2, {0, 0, 1, 1})},
+    };
+    for (std::size_t r = 0; r < cases.size(); ++r) {
+        INFO("row " << r);
+        check_network(make_net(cases[r].in, {cases[r].layer}), cases[r].batch, 100 + static_cast<std::uint32_t>(r));
+    }
+}
+
+// Random conv2d shapes. Shapes are drawn from std::mt19937 seeded 2024; the
+// values of configuration r from seed 200 + r.
+TEST_CASE("conv2d matches naive cross-correlation on random shapes", "[codegen][conv2d]") {
+    std::mt19937 g(2024);
+    for (int r = 0, count = random_configs(8); r < count; ++r) {
+        const int c = pick(g, 1, 5), h = pick(g, 1, 14), w = pick(g, 1, 24);
+        layer_desc d = conv(pick(g, 1, 7), pick(g, 1, 5), pick(g, 1, 5), pick(g, 1, 3), pick(g, 1, 3),
+                            {pick(g, 0, 2), pick(g, 0, 2), pick(g, 0, 3), pick(g, 0, 3)}, pick(g, 0, 1) == 1,
+                            pick(g, 0, 1) == 1);
+        if (h + d.pad_top + d.pad_bottom < d.kh || w + d.pad_left + d.pad_right < d.kw) {
+            --r;  // kernel does not fit: draw again
+            continue;
+        }
+        check_network(make_net(make_shape(c, h, w), {d}), pick(g, 1, 3), 200 + static_cast<std::uint32_t>(r));
+    }
+}
+
+// The design's claim: flip = true with kernel K is cross-correlation with K
+// turned by 180 degrees. Both pipelines are generated and compared with each
+// other (values: seed 300) and with the reference.
+TEST_CASE("conv2d flip equals cross-correlation with the kernel turned 180 degrees", "[codegen][conv2d]") {
+    const auto flipped = make_net(make_shape(2, 6, 11), {conv(3, 3, 4, 1, 2, {1, 0, 0, 2}, true, true)});
+    auto plain_net = flipped;
+    plain_net[1].flip = false;
+    random_values rnd(300);
+    const ref::tensor x = random_input(flipped[0].out, 2, rnd);
+    const net_params p = random_params(flipped, rnd);
+    net_params turned = p;
+    const layer_desc& d = flipped[1];
+    for (int o = 0; o < d.units; ++o)
+        for (int ic = 0; ic < d.in.c(); ++ic)
+            for (int a = 0; a < d.kh; ++a)
+                for (int b = 0; b < d.kw; ++b) {
+                    auto at = [&](int aa, int bb) { return ((std::size_t(o) * d.in.c() + ic) * d.kh + aa) * d.kw + bb; };
+                    turned.weight[1][at(a, b)] = p.weight[1][at(d.kh - 1 - a, d.kw - 1 - b)];
+                }
+    INFO(describe(flipped, 2, 300));
+    const ref::tensor a = run_halide(flipped, x, p), b = run_halide(plain_net, x, turned);
+    const comparison same = compare(a, b);
+    INFO("flip = true vs flip = false with the turned kernel: " << report(same, a, b));
+    CHECK(same.ok());
+    const ref::tensor expected = run_reference(flipped, x, p);
+    const comparison vs_ref = compare(expected, a);
+    INFO("flip = true vs the reference: " << report(vs_ref, expected, a));
+    CHECK(vs_ref.ok());
+}
+
+// ========================================================================= pools
+
+// Hand-picked pools (seed of row r: 400 + r) and random ones (shapes from
+// std::mt19937 seeded 4242, values from seed 500 + r). Padding stays within
+// PyTorch's rule (pad <= kernel / 2), so no window lies wholly in the padding.
+TEST_CASE("pooling matches naive pool2d", "[codegen][pool]") {
+    const bool incl = true, excl = false;
+    const std::vector<conv_case> cases{
+        {make_shape(2, 8, 8), 2, pool(op::max_pool, 2, 2, 2, 2)},                     // d2l
+        {make_shape(3, 11, 9), 3, pool(op::max_pool, 3, 3, 2, 2, {1, 1, 1, 1})},
+        {make_shape(2, 8, 13), 2, pool(op::max_pool, 2, 3, 2, 3, {0, 0, 1, 1})},
+        {make_shape(3, 5, 21), 1, pool(op::max_pool, 3, 3, 1, 1, {1, 1, 1, 1})},       // out width 21
+        {make_shape(1, 6, 7), 2, pool(op::max_pool, 2, 2, 1, 1, {0, 1, 1, 0})},        // asymmetric padding
+        {make_shape(2, 9, 4), 1, pool(op::max_pool, 3, 1, 3, 1)},
+        {make_shape(3, 11, 9), 3, pool(op::avg_pool, 3, 3, 2, 2, {1, 1, 1, 1}, incl)},
+        {make_shape(2, 7, 12), 2, pool(op::avg_pool, 2, 3, 1, 2, {1, 1, 0, 1}, incl)},
+        {make_shape(4, 8, 18), 1, pool(op::avg_pool, 2, 2, 2, 2, {0, 0, 0, 0}, incl)},
+        {make_shape(3, 11, 9), 3, pool(op::avg_pool, 3, 3, 2, 2, {1, 1, 1, 1}, excl)},
+        {make_shape(2, 9, 10), 2, pool(op::avg_pool, 3, 2, 2, 1, {1, 1, 1, 0}, excl)},
+        {make_shape(1, 7, 30), 1, pool(op::avg_pool, 5, 5, 3, 3, {2, 2, 2, 2}, excl)},
+    };
+    for (std::size_t r = 0; r < cases.size(); ++r) {
+        INFO("row " << r);
+        check_network(make_net(cases[r].in, {cases[r].layer}), cases[r].batch, 400 + static_cast<std::uint32_t>(r));
+    }
+    std::mt19937 g(4242);
+    for (int r = 0, count = random_configs(6); r < count; ++r) {
+        const op kind = r % 3 == 0 ? op::max_pool : op::avg_pool;
+        const int kh = pick(g, 1, 4), kw = pick(g, 1, 4);
+        layer_desc d = pool(kind, kh, kw, pick(g, 1, 3), pick(g, 1, 3),
+                            {pick(g, 0, kh / 2), pick(g, 0, kh / 2), pick(g, 0, kw / 2), pick(g, 0, kw / 2)}, r % 3 == 1);
+        const int c = pick(g, 1, 4), h = pick(g, kh, 13), w = pick(g, kw, 26);
+        INFO("random row " << r);
+        check_network(make_net(make_shape(c, h, w), {d}), pick(g, 1, 3), 500 + static_cast<std::uint32_t>(r));
+    }
+}
+
+// ========================================================================= activations
+
+// Seeds 600 + r.
+TEST_CASE("activations match on rank-3 and flat inputs", "[codegen][activation]") {
+    const op kinds[] = {op::relu, op::sigmoid, op::tanh};
+    std::uint32_t seed = 600;
+    for (op k : kinds) {
+        check_network(make_net(make_shape(3, 5, 11), {plain(k)}), 2, seed++);
+        check_network(make_net(make_shape(19), {plain(k)}), 3, seed++);
+    }
+}
+
+// ========================================================================= flatten, dense, softmax
+
+// Seeds 700 + r, 710 + r and 720 + r per section.
+TEST_CASE("flatten and dense match", "[codegen][dense]") {
+    SECTION("flatten then dense reads the spatial source") {
+        std::uint32_t seed = 700;
+        check_network(make_net(make_shape(3, 4, 5), {plain(op::flatten), dense(10)}), 2, seed++);
+        check_network(make_net(make_shape(2, 3, 9), {plain(op::flatten), dense(1, false)}), 1, seed++);
+        check_network(make_net(make_shape(4, 5, 3), {plain(op::flatten), dense(37)}), 3, seed++);  // 37 > 2 vectors
+    }
+    SECTION("dense on a flat input") {
+        std::uint32_t seed = 710;
+        check_network(make_net(make_shape(23), {dense(5)}), 3, seed++);
+        check_network(make_net(make_shape(40), {dense(24, false)}), 2, seed++);
+        check_network(make_net(make_shape(7), {dense(16), dense(3)}), 1, seed++);
+    }
+    SECTION("flatten on its own, before an activation, and of a flat input; no layers at all") {
+        std::uint32_t seed = 720;
+        check_network(make_net(make_shape(3, 4, 5), {plain(op::flatten)}), 2, seed++);
+        check_network(make_net(make_shape(2, 3, 7), {plain(op::flatten), plain(op::relu), dense(6)}), 2, seed++);
+        check_network(make_net(make_shape(9), {plain(op::flatten)}), 2, seed++);
+        check_network(make_net(make_shape(9), {plain(op::flatten), dense(4)}), 2, seed++);
+        check_network(make_net(make_shape(2, 3, 4), {}), 2, seed++);  // the input node alone
+    }
+}
+
+// Seeds 800 + r.
+TEST_CASE("softmax matches", "[codegen][softmax]") {
+    check_network(make_net(make_shape(10), {plain(op::softmax)}), 3, 800);
+    check_network(make_net(make_shape(2, 3, 3), {plain(op::flatten), dense(3), plain(op::softmax)}), 2, 801);
+}
+
+// ========================================================================= chains
+
+// Seeds 900 + r.
+TEST_CASE("multi-layer chains match", "[codegen][chain]") {
+    SECTION("conv -> relu -> max_pool -> flatten -> dense -> softmax") {
+        check_network(make_net(make_shape(2, 12, 14), {conv(4, 3, 3, 1, 1, {1, 1, 1, 1}), plain(op::relu),
+                                                       pool(op::max_pool, 2, 2, 2, 2), plain(op::flatten), dense(10),
+                                                       plain(op::softmax)}),
+                      3, 900);
+    }
+    SECTION("conv -> sigmoid -> avg_pool") {
+        check_network(make_net(make_shape(1, 12, 12), {conv(6, 5, 5, 1, 1, {2, 2, 2, 2}), plain(op::sigmoid),
+                                                       pool(op::avg_pool, 2, 2, 2, 2)}),
+                      2, 901);
+    }
+    SECTION("LeNet-like with tanh, asymmetric padding and count_include_pad false") {
+        check_network(make_net(make_shape(2, 13, 17),
+                               {conv(5, 3, 3, 1, 1, {1, 0, 1, 2}), plain(op::tanh), conv(4, 3, 2, 2, 1),
+                                plain(op::relu), pool(op::avg_pool, 3, 3, 2, 2, {1, 1, 1, 1}, false),
+                                plain(op::flatten), dense(12), plain(op::sigmoid), dense(5)}),
+                      2, 902);
+    }
+    SECTION("pool -> activation groups, conv -> conv, flatten as the last node") {
+        check_network(make_net(make_shape(3, 11, 19), {pool(op::max_pool, 3, 3, 1, 2, {1, 1, 1, 1}), plain(op::tanh),
+                                                       conv(4, 3, 3, 1, 1, {0, 0, 0, 0}, false),
+                                                       conv(3, 2, 2, 2, 1, {1, 0, 0, 1}), plain(op::flatten)}),
+                      3, 903);
+    }
+    SECTION("two activations in one group, avg_pool -> relu") {
+        check_network(make_net(make_shape(2, 9, 10), {plain(op::relu), plain(op::sigmoid),
+                                                      pool(op::avg_pool, 2, 3, 2, 2, {1, 0, 1, 1}, false),
+                                                      plain(op::relu)}),
+                      2, 904);
+    }
+}
+
+// ========================================================================= schedules
+
+// lower_options{.schedule = false} leaves every Func unscheduled; both must
+// give the reference's values and agree with each other (seed 1000).
+TEST_CASE("scheduled and unscheduled pipelines agree", "[codegen][schedule]") {
+    const auto nodes = make_net(make_shape(3, 10, 13), {conv(5, 3, 3, 1, 2, {1, 0, 1, 1}), plain(op::relu),
+                                                        pool(op::max_pool, 2, 2, 2, 2, {0, 1, 0, 1}),
+                                                        plain(op::flatten), dense(9), plain(op::softmax)});
+    check_network(nodes, 2, 1000, cg::lower_options{});
+    cg::lower_options unscheduled;
+    unscheduled.schedule = false;
+    check_network(nodes, 2, 1000, unscheduled);
+    random_values rnd(1000);
+    const ref::tensor x = random_input(nodes[0].out, 2, rnd);
+    const net_params p = random_params(nodes, rnd);
+    const ref::tensor a = run_halide(nodes, x, p), b = run_halide(nodes, x, p, unscheduled);
+    const comparison c = compare(a, b);
+    INFO("scheduled vs unscheduled: " << report(c, a, b));
+    CHECK(c.ok());
+}
+
+// ========================================================================= validate
+
+// The message of the std::invalid_argument validate throws (another exception
+// type escapes and fails the test; no exception gives a marker text).
+std::string rejection(const std::vector<layer_desc>& nodes) {
+    try {
+        cg::validate(nodes);
+    } catch (const std::invalid_argument& e) {
+        return e.what();
+    }
+    return "<validate accepted the description>";
+}
+
+// Descriptions built by hand at run time, as a caller could get them wrong.
+TEST_CASE("validate rejects bad run-time descriptions, naming the node and the numbers", "[codegen][validate]") {
+    SECTION("kernel larger than the padded input") {
+        const auto nodes = make_net(make_shape(1, 4, 4), {conv(2, 5, 5)});
+        CHECK_THAT(rejection(nodes),
+                             Contains("node 1") && Contains("conv2d") && Contains("kernel 5x5") && Contains("4x4"));
+        // lower_forward validates too
+        CHECK_THROWS_AS(cg::lower_forward(nodes), std::invalid_argument);
+    }
+    SECTION("pooling window larger than the padded input") {
+        const auto nodes = make_net(make_shape(2, 6, 3), {conv(2, 1, 1), pool(op::max_pool, 2, 4, 2, 2)});
+        CHECK_THAT(rejection(nodes),
+                             Contains("node 2") && Contains("max_pool") && Contains("2x4") && Contains("6x3"));
+    }
+    SECTION("dense on a spatial input") {
+        const auto nodes = make_net(make_shape(3, 4, 4), {plain(op::relu), dense(10)});
+        CHECK_THAT(rejection(nodes),
+                             Contains("node 2") && Contains("dense") && Contains("flat"));
+    }
+    SECTION("softmax on a spatial input") {
+        const auto nodes = make_net(make_shape(3, 4, 4), {plain(op::softmax)});
+        CHECK_THAT(rejection(nodes),
+                             Contains("node 1") && Contains("softmax") && Contains("flat"));
+    }
+    SECTION("zero stride (built without infer_shapes, which would divide by it)") {
+        auto nodes = make_net(make_shape(1, 8, 8), {conv(2, 3, 3)});
+        nodes[1].sw = 0;
+        CHECK_THAT(rejection(nodes),
+                             Contains("node 1") && Contains("stride 1x0"));
+    }
+    SECTION("negative padding") {
+        auto nodes = make_net(make_shape(1, 8, 8), {conv(2, 3, 3)});
+        nodes[1].pad_left = -1;
+        CHECK_THAT(rejection(nodes), Contains("node 1") && Contains("padding"));
+    }
+    SECTION("an output shape that does not follow the shape rule") {
+        auto nodes = make_net(make_shape(1, 8, 8), {conv(2, 3, 3)});
+        nodes[1].out = make_shape(2, 8, 8);  // 'same' output without the padding
+        CHECK_THAT(rejection(nodes),
+                             Contains("node 1") && Contains("shape rule"));
+    }
+    SECTION("an input shape that differs from the producer's") {
+        auto nodes = make_net(make_shape(1, 8, 8), {conv(2, 3, 3), plain(op::relu)});
+        nodes[2].in = make_shape(2, 8, 8);
+        CHECK_THAT(rejection(nodes), Contains("node 2") && Contains("relu"));
+    }
+    SECTION("an edge that is not an earlier node") {
+        auto nodes = make_net(make_shape(1, 8, 8), {conv(2, 3, 3)});
+        nodes[1].inputs = {1, -1};
+        CHECK_THAT(rejection(nodes), Contains("node 1") && Contains("input edge 1"));
+    }
+    SECTION("no input node first") {
+        const auto nodes = make_net(make_shape(1, 8, 8), {conv(2, 3, 3)});
+        const std::vector<layer_desc> headless(nodes.begin() + 1, nodes.end());
+        CHECK_THROWS_AS(cg::validate(headless), std::invalid_argument);
+        CHECK_THROWS_AS(cg::validate(std::vector<layer_desc>{}), std::invalid_argument);
+    }
+    SECTION("a good description passes") {
+        CHECK_NOTHROW(cg::validate(make_net(make_shape(1, 28, 28), {conv(6, 5, 5, 1, 1, {2, 2, 2, 2}), plain(op::sigmoid),
+                                                                    pool(op::avg_pool, 2, 2, 2, 2), plain(op::flatten),
+                                                                    dense(10)})));
+    }
+}
+
+// lower.hpp: validate "checks what the DSL checks at compile time". These are
+// the DSL's rules (dsl/include/constnet/dsl/rules.hpp, network.hpp) that a
+// description built at run time can break without breaking the shape rule.
+TEST_CASE("validate rejects what the DSL rejects at compile time", "[codegen][validate]") {
+    SECTION("pooling padding larger than half the window (PyTorch's rule)") {
+        // k 3, pad 2: the DSL stops at rules::pool_padding_at_most_half_window.
+        const auto nodes = make_net(make_shape(1, 6, 6), {pool(op::max_pool, 3, 3, 1, 1, {2, 2, 2, 2})});
+        CHECK_THAT(rejection(nodes), Contains("node 1") && Contains("max_pool") && Contains("padding"));
+    }
+    SECTION("'same' padding with an even kernel") {
+        layer_desc d = conv(2, 4, 4);
+        d.same = true;
+        const auto nodes = make_net(make_shape(1, 8, 8), {d});
+        CHECK_THAT(rejection(nodes), Contains("node 1") && Contains("conv2d") && Contains("same"));
+    }
+    SECTION("'same' padding with stride 2") {
+        layer_desc d = conv(2, 3, 3, 2, 2);
+        d.same = true;
+        const auto nodes = make_net(make_shape(1, 8, 8), {d});
+        CHECK_THAT(rejection(nodes), Contains("node 1") && Contains("conv2d") && Contains("same"));
+    }
+    SECTION("an input with a zero extent") {
+        const auto nodes = make_net(make_shape(0, 4, 4), {plain(op::relu)});
+        CHECK_THAT(rejection(nodes), Contains("input"));
+    }
+    SECTION("stated in-channels that differ from the input's") {
+        layer_desc d = conv(2, 3, 3);
+        d.expect_in = 2;
+        const auto nodes = make_net(make_shape(3, 8, 8), {d});
+        CHECK_THAT(rejection(nodes), Contains("node 1") && Contains("conv2d") && Contains("3"));
+    }
+    SECTION("paddings that disagree with the node's own 'same' flag") {
+        layer_desc d = conv(2, 3, 3);
+        d.same = true;
+        auto nodes = make_net(make_shape(1, 8, 8), {d});  // infer_shapes: pads 1, output 8x8
+        nodes[1].pad_top = nodes[1].pad_bottom = nodes[1].pad_left = nodes[1].pad_right = 0;
+        // lower_forward would compute an 8x8 output with no padding, reading
+        // past the input; the description is inconsistent and must be refused.
+        CHECK_THAT(rejection(nodes), Contains("node 1") && Contains("conv2d"));
+    }
+}
+
+}  // namespace
