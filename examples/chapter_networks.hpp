@@ -13,6 +13,8 @@ inline constexpr auto corr2d = cn::input<1, 3, 3> | cn::conv2d<1, 2>(cn::no_bias
 // the 1x2 kernel [1, -1] over a 6x8 image, and over its 8x6 transpose.
 inline constexpr auto edge = cn::input<1, 6, 8> | cn::conv2d<1, 1, 2>;
 inline constexpr auto edge_transposed = cn::input<1, 8, 6> | cn::conv2d<1, 1, 2>;
+// 6.2.4 learning a kernel: a 1x2 conv without bias, trained (TRAINING, squared error).
+inline constexpr auto learn_kernel = cn::input<1, 6, 8> | cn::conv2d<1, 1, 2>(cn::no_bias);
 // 6.2.5 the same layer computing a true (flipped-kernel) convolution.
 inline constexpr auto convolution = cn::input<1, 3, 3> | cn::conv2d<1, 2>(cn::no_bias, cn::flip_kernel);
 

@@ -36,12 +36,30 @@ struct node_funcs {
     Func acc;     // conv2d, dense: the reduction (initialized with the bias)
     Func padded;  // conv2d, pools: the padded input, materialized per image
     Func wt;      // dense: weights transposed to (u, j) so outputs vectorize
-    Func mx, sum; // softmax
+    Func mx, scan, sum; // softmax
 };
 
 std::string node_name(int index, const layer_desc& d) { return fmt::format("n{}_{}", index, op_name(d.kind)); }
 
 // ------------------------------------------------------------------ algorithms
+
+}  // namespace
+
+// max over i of z(i, n), as a scan that keeps every intermediate maximum:
+// Halide 14 cannot differentiate maximum() over an RDom, nor an update that
+// overwrites its own value, nor a scan whose pure definition reads another
+// Func; it can differentiate this (scan(-1) is the constant -inf).
+running_max_funcs running_max(Func z, int count, const std::string& name) {
+    Func scan(name + "_scan");
+    scan(i, n) = -std::numeric_limits<float>::infinity();
+    RDom k(0, count, name + "_r");
+    scan(k, n) = select(z(k, n) > scan(k - 1, n), z(k, n), scan(k - 1, n));
+    Func mx(name);
+    mx(n) = scan(count - 1, n);
+    return {mx, scan};
+}
+
+namespace {
 
 Func pad_spatial(const value& in, Expr fill, const std::string& name) {
     const int W = in.shape.w(), H = in.shape.h();
@@ -151,11 +169,10 @@ node_funcs define_dense(const layer_desc& d, const value& in, const ImageParam& 
 node_funcs define_softmax(const layer_desc& d, const value& in, const std::string& name) {
     node_funcs r;
     RDom k(0, d.in.features(), name + "_r");
-    // The maximum is subtracted for stability (softmax is shift-invariant). A
-    // scan rather than maximum(): Halide 14 differentiates updates, not maximum().
-    r.mx = Func(name + "_max");
-    r.mx(n) = in.f(0, n);
-    r.mx(n) = select(in.f(k, n) > r.mx(n), in.f(k, n), r.mx(n));
+    // The maximum is subtracted for stability (softmax is shift-invariant).
+    auto m = running_max(in.f, d.in.features(), name + "_max");
+    r.mx = m.max;
+    r.scan = m.scan;
     r.sum = Func(name + "_sum");
     r.sum(n) = sum(exp(in.f(k, n) - r.mx(n)));
     r.out.f = Func(name);
@@ -246,6 +263,7 @@ void schedule_dense(Func root, node_funcs f, const layer_desc& d, const machine&
 void schedule_softmax(Func root, node_funcs f, const layer_desc& d, const machine& m) {
     root.vectorize(i, vector_width(d.out.features(), m)).parallel(n);
     f.mx.compute_at(root, n);
+    f.scan.compute_at(root, n);
     f.sum.compute_at(root, n);
 }
 
@@ -259,6 +277,15 @@ std::string describe_for_error(int index, const layer_desc& d) {
 }
 
 }  // namespace
+
+void constrain(OutputImageParam b, const std::vector<int>& extents) {
+    int stride = 1;
+    for (std::size_t k = 0; k < extents.size(); ++k) {
+        b.dim(k).set_bounds(0, extents[k]).set_stride(stride);
+        stride *= extents[k];
+    }
+    if (static_cast<int>(extents.size()) < b.dimensions()) b.dim(extents.size()).set_min(0).set_stride(stride);
+}
 
 std::vector<Argument> forward_pipeline::arguments() const {
     std::vector<Argument> args{input};
@@ -319,23 +346,20 @@ forward_pipeline lower_forward(std::span<const layer_desc> nodes, const lower_op
 
     // Constant bounds and dense strides on every buffer: C, H, W are known,
     // only the batch is not.
-    auto constrain = [](OutputImageParam b, std::vector<int> extents) {
-        int stride = 1;
-        for (std::size_t k = 0; k < extents.size(); ++k) {
-            b.dim(k).set_bounds(0, extents[k]).set_stride(stride);
-            stride *= extents[k];
-        }
-        if (static_cast<int>(extents.size()) < b.dimensions()) {
-            b.dim(extents.size()).set_min(0).set_stride(stride);
-        }
-    };
     auto spatial_extents = [](const tensor_shape& s) {
         return s.rank == 3 ? std::vector<int>{s.w(), s.h(), s.c()} : std::vector<int>{s.features()};
     };
     constrain(p.input, spatial_extents(in_shape));
 
     std::vector<node_funcs> funcs(nodes.size());
-    funcs[0].out = {Func(p.input), in_shape, {}, {}};
+    Func input = p.input;
+    if (opt.zero_outside_batch) {
+        Region all;
+        for (int e : spatial_extents(in_shape)) all.push_back({0, e});
+        all.push_back({0, p.input.dim(p.input.dimensions() - 1).extent()});
+        input = BoundaryConditions::constant_exterior(p.input, 0.0f, all);
+    }
+    funcs[0].out = {input, in_shape, {}, {}};
     for (int idx = 1; idx < static_cast<int>(nodes.size()); ++idx) {
         const auto& d = nodes[idx];
         const value& in = funcs[d.inputs[0]].out;
@@ -346,12 +370,14 @@ forward_pipeline lower_forward(std::span<const layer_desc> nodes, const lower_op
             const int mod = module_index(idx);
             w = ImageParam(Float(32), d.weight_rank(), fmt::format("p{}_weight", mod));
             auto ws = d.weight_shape();
-            if (d.kind == op::conv2d) constrain(w, {ws[3], ws[2], ws[1], ws[0]});
-            else constrain(w, {ws[1], ws[0]});
+            p.param_extents.push_back(d.kind == op::conv2d ? std::vector<int>{ws[3], ws[2], ws[1], ws[0]}
+                                                           : std::vector<int>{ws[1], ws[0]});
+            constrain(w, p.param_extents.back());
             p.params.push_back(w);
             if (d.bias) {
                 b = ImageParam(Float(32), 1, fmt::format("p{}_bias", mod));
-                constrain(b, {d.units});
+                p.param_extents.push_back({d.units});
+                constrain(b, p.param_extents.back());
                 p.params.push_back(b);
                 bias = &b;
             }
@@ -379,7 +405,9 @@ forward_pipeline lower_forward(std::span<const layer_desc> nodes, const lower_op
         else id(i, n) = p.output(i, n);
         p.output = id;
     }
-    constrain(p.output.output_buffer(), spatial_extents(nodes[last].out));
+    for (const auto& f : funcs) p.nodes.push_back(f.out.f);
+    p.output_extents = spatial_extents(nodes[last].out);
+    if (opt.output_is_pipeline_output) constrain(p.output.output_buffer(), p.output_extents);
     if (!opt.schedule) return p;
 
     // Groups: a head node and the activations that follow it. The group's
@@ -391,7 +419,7 @@ forward_pipeline lower_forward(std::span<const layer_desc> nodes, const lower_op
         while (end + 1 <= last && is_activation(nodes[end + 1].kind)) ++end;
         const layer_desc& head = nodes[idx];
         Func root = end == last ? p.output : funcs[end].out.f;
-        if (end != last) root.compute_root();
+        if (end != last || !opt.output_is_pipeline_output) root.compute_root();
         switch (head.kind) {
         case op::conv2d: schedule_conv2d(root, funcs[idx], head, m); break;
         case op::max_pool:

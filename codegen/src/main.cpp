@@ -2,6 +2,7 @@
 // Halide pipeline and writes a static library and C header for one target,
 // or writes the one shared Halide runtime. Optionally dumps every stage.
 #include <constnet/codegen/lower.hpp>
+#include <constnet/codegen/train.hpp>
 #include <constnet/codegen/registry.hpp>
 #include <constnet/dsl/summary.hpp>
 
@@ -31,13 +32,7 @@ const constnet::codegen::registered_network& find_network(const std::string& nam
     throw std::invalid_argument(fmt::format("no network named '{}' is registered (registered:{})", name, known));
 }
 
-void compile_network(const std::string& name, const std::string& function, const std::string& target_string,
-                     const fs::path& dir, bool dump) {
-    const auto& net = find_network(name);
-    Halide::Target target(target_string);
-    auto p = constnet::codegen::lower_forward(net.nodes, {.target = target});
-    fs::create_directories(dir);
-    const std::string base = (dir / function).string();
+std::map<Halide::OutputFileType, std::string> outputs_for(const std::string& base, bool dump) {
     std::map<Halide::OutputFileType, std::string> outputs{
         {Halide::OutputFileType::static_library, base + ".a"},
         {Halide::OutputFileType::c_header, base + ".h"},
@@ -46,10 +41,37 @@ void compile_network(const std::string& name, const std::string& function, const
         outputs[Halide::OutputFileType::stmt] = base + ".stmt";
         outputs[Halide::OutputFileType::stmt_html] = base + ".stmt.html";
         outputs[Halide::OutputFileType::assembly] = base + ".s";
+    }
+    return outputs;
+}
+
+struct training_request {
+    std::string loss;  // empty: no training functions
+    std::string train_function, eval_function;
+};
+
+// Writes <function>.a/.h (the forward pass) and, with training, also the
+// train step and eval functions, each with its own library and header.
+void compile_network(const std::string& name, const std::string& function, const std::string& target_string,
+                     const fs::path& dir, bool dump, const training_request& training) {
+    const auto& net = find_network(name);
+    Halide::Target target(target_string);
+    fs::create_directories(dir);
+    const std::string base = (dir / function).string();
+    if (dump)
         std::ofstream(base + ".summary.txt") << constnet::summary(net.nodes)
                                              << fmt::format("Halide target: {}\n", target.to_string());
-    }
-    Halide::Pipeline(p.output).compile_to(outputs, p.arguments(), function, target);
+    auto p = constnet::codegen::lower_forward(net.nodes, {.target = target});
+    Halide::Pipeline(p.output).compile_to(outputs_for(base, dump), p.arguments(), function, target);
+    if (training.loss.empty()) return;
+    const auto loss = training.loss == "squared_error" ? constnet::codegen::loss_kind::squared_error
+                                                       : constnet::codegen::loss_kind::cross_entropy;
+    auto t = constnet::codegen::lower_train(net.nodes, loss, {.target = target});
+    Halide::Pipeline(t.outputs).compile_to(outputs_for((dir / training.train_function).string(), dump), t.arguments(),
+                                           training.train_function, target);
+    auto e = constnet::codegen::lower_eval(net.nodes, loss, {.target = target});
+    Halide::Pipeline(e.outputs).compile_to(outputs_for((dir / training.eval_function).string(), dump), e.arguments(),
+                                           training.eval_function, target);
 }
 
 }  // namespace
@@ -68,6 +90,11 @@ int main(int argc, char** argv) {
     net->add_option("--target", target, "Halide target, e.g. host-no_runtime");
     net->add_option("--out-dir", out_dir, "Output directory");
     net->add_flag("--dump", dump, "Also write .stmt, .stmt.html, .s and .summary.txt");
+    training_request training;
+    net->add_option("--training", training.loss, "Also emit a train step and an eval function for this loss")
+        ->check(CLI::IsMember({"cross_entropy", "squared_error"}));
+    net->add_option("--train-function", training.train_function, "Name of the train step (default <name>_train)");
+    net->add_option("--eval-function", training.eval_function, "Name of the eval function (default <name>_eval)");
 
     std::string rt_target = "host", rt_output;
     auto* rt = app.add_subcommand("runtime", "Write the Halide runtime shared by all networks of a program");
@@ -79,7 +106,9 @@ int main(int argc, char** argv) {
         if (*list) {
             for (const auto& r : registry()) fmt::print("{}\n{}\n", r.name, constnet::summary(r.nodes));
         } else if (*net) {
-            compile_network(name, function.empty() ? name + "_forward" : function, target, out_dir, dump);
+            if (training.train_function.empty()) training.train_function = name + "_train";
+            if (training.eval_function.empty()) training.eval_function = name + "_eval";
+            compile_network(name, function.empty() ? name + "_forward" : function, target, out_dir, dump, training);
         } else if (*rt) {
             Halide::compile_standalone_runtime(rt_output, Halide::Target(rt_target));
         }

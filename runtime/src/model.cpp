@@ -45,6 +45,31 @@ void call(std::string_view network, std::string_view function, int (*fn)(void**)
                             halide_message.empty() ? "no message" : halide_message, status));
 }
 
+int batch_of(const buffer& input) {
+    const int rank = input.dimensions();
+    return rank ? input.dim(rank - 1).extent() : 0;
+}
+
+void check_labels(std::string_view network, const labels& target, int batch, int classes) {
+    if (!target.data() || target.dimensions() != 1 || target.dim(0).extent() != batch)
+        throw error(fmt::format("{}: expected {} labels (one per sample of the batch), got {}", network, batch,
+                                target.data() ? format_extents(*target.raw_buffer()) : std::string("no data")));
+    for (int k = 0; k < batch; ++k) {
+        const int l = target(target.dim(0).min() + k);
+        if (l < 0 || l >= classes)
+            throw error(fmt::format("{}: label {} of the batch is {}, expected a class in [0, {})", network, k, l, classes));
+    }
+}
+
+void check_targets(std::string_view network, const buffer& target, int batch, const tensor_shape& output) {
+    const int rank = output.rank + 1;
+    bool ok = target.data() && target.dimensions() == rank && target.dim(rank - 1).extent() == batch;
+    for (int d = 0; ok && d < output.rank; ++d) ok = target.dim(d).extent() == output.dims[output.rank - 1 - d];
+    if (!ok)
+        throw error(fmt::format("{}: expected targets of {} x {}, got {}", network, batch, format_shape(output),
+                                target.data() ? format_extents(*target.raw_buffer()) : std::string("no data")));
+}
+
 std::vector<parameter_info> parameters_of(std::span<const layer_desc> nodes) {
     std::vector<parameter_info> out;
     for (int idx = 0; idx < static_cast<int>(nodes.size()); ++idx) {

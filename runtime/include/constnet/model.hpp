@@ -31,10 +31,42 @@
 
 namespace constnet {
 
+enum class loss_kind {
+    cross_entropy,  // mean over the batch of softmax cross-entropy on logits (nn.CrossEntropyLoss); int32 labels
+    squared_error,  // sum of squared differences to a target shaped like the output (d2l's kernel example)
+};
+
 // Specialized by the header constnet_add_network generates:
 //   static constexpr const char* name; static int forward(void** args);
+//   static constexpr bool has_training; and, with TRAINING,
+//   static constexpr loss_kind loss; static int train(void**); static int eval(void**);
 template <const auto& Net>
 struct compiled;
+
+// The optimizers of torch.optim, with its update rules: SGD (with momentum
+// and L2 weight decay) and Adam (L2 weight decay added to the gradient).
+struct optimizer {
+    enum class method { sgd = 0, momentum = 1, adam = 2 };
+    method kind = method::sgd;
+    float lr = 0.1f, momentum = 0.0f, weight_decay = 0.0f;
+    float beta1 = 0.9f, beta2 = 0.999f, epsilon = 1e-8f;
+};
+inline optimizer sgd(float lr, float momentum = 0.0f, float weight_decay = 0.0f) {
+    return {momentum != 0.0f ? optimizer::method::momentum : optimizer::method::sgd, lr, momentum, weight_decay};
+}
+inline optimizer adam(float lr, float beta1 = 0.9f, float beta2 = 0.999f, float epsilon = 1e-8f, float weight_decay = 0.0f) {
+    return {optimizer::method::adam, lr, 0.0f, weight_decay, beta1, beta2, epsilon};
+}
+
+// One batch's loss (what the optimizer minimizes: the batch mean for
+// cross-entropy, the sum for squared error) and, for cross-entropy, how many
+// samples the network classified correctly.
+struct batch_result {
+    float loss = 0.0f;
+    int correct = 0;
+};
+
+using labels = Halide::Runtime::Buffer<int>;
 
 enum class init_kind {
     xavier_uniform,   // U(-a, a), a = sqrt(6 / (fan_in + fan_out)); bias 0 (d2l's LeNet)
@@ -65,16 +97,31 @@ void call(std::string_view network, std::string_view function, int (*fn)(void**)
           const tensor_shape& expected_input, const halide_buffer_t* input);
 
 std::vector<parameter_info> parameters_of(std::span<const layer_desc> nodes);
+// Throws unless `target` fits a batch of `batch`: labels in [0, classes) for
+// cross-entropy, or a buffer shaped like the output for squared error.
+void check_labels(std::string_view network, const labels& target, int batch, int classes);
+void check_targets(std::string_view network, const buffer& target, int batch, const tensor_shape& output);
+int batch_of(const buffer& input);
 void init_parameters(std::span<const parameter_info> infos, std::span<buffer> params, std::uint64_t seed, init_kind kind);
 void load_parameters(const std::filesystem::path& path, std::span<const parameter_info> infos, std::span<buffer> params);
 void save_parameters(const std::filesystem::path& path, std::string_view network, std::span<const parameter_info> infos,
                      std::span<const buffer> params);
 }  // namespace detail
 
+template <class Binding, bool = Binding::has_training>
+struct target_of {
+    using type = buffer;
+};
+template <class Binding>
+struct target_of<Binding, true> {
+    using type = std::conditional_t<Binding::loss == loss_kind::cross_entropy, labels, buffer>;
+};
+
 template <const auto& Net>
 class model {
     using network_type = std::remove_cvref_t<decltype(Net)>;
     using binding = compiled<Net>;
+    static constexpr int P = Net.parameter_tensor_count();
 
 public:
     static constexpr tensor_shape input_shape = Net.input_shape();
@@ -106,10 +153,15 @@ public:
         throw error(fmt::format("{}: no parameter named '{}'", model::name(), name));
     }
 
+    // New weights start a new optimization: the optimizer state is cleared.
     void init(std::uint64_t seed, init_kind kind = init_kind::xavier_uniform) {
         detail::init_parameters(infos_, params_, seed, kind);
+        reset_optimizer();
     }
-    void load(const std::filesystem::path& path) { detail::load_parameters(path, infos_, params_); }
+    void load(const std::filesystem::path& path) {
+        detail::load_parameters(path, infos_, params_);
+        reset_optimizer();
+    }
     void save(const std::filesystem::path& path) const { detail::save_parameters(path, name(), infos_, params_); }
 
     static buffer make_input(int batch) { return make_batch(batch, input_shape); }
@@ -139,9 +191,111 @@ public:
         detail::call(name(), "forward", &binding::forward, args.data(), input_shape, input.raw_buffer());
     }
 
+    // ---- training (networks compiled with TRAINING)
+    static constexpr bool has_training = binding::has_training;
+    using target_type = typename target_of<binding>::type;  // labels (cross-entropy) or buffer (squared error)
+
+    // One fused step: forward, loss, backward and the optimizer's update of
+    // every parameter. Returns the batch's loss before the update.
+    batch_result train_step(const buffer& input, const target_type& target, const optimizer& opt)
+        requires has_training
+    {
+        check_batch(input, target);
+        if (!state_ready_) allocate_state();
+        ++step_;
+        hyper_(0) = static_cast<float>(opt.kind);
+        hyper_(1) = opt.lr, hyper_(2) = opt.momentum, hyper_(3) = opt.weight_decay;
+        hyper_(4) = opt.beta1, hyper_(5) = opt.beta2, hyper_(6) = opt.epsilon, hyper_(7) = static_cast<float>(step_);
+        std::array<void*, 1 + 6 * P + 4> args;
+        std::size_t a = 0;
+        args[a++] = const_cast<halide_buffer_t*>(input.raw_buffer());
+        for (auto& p : params_) args[a++] = p.raw_buffer();
+        args[a++] = const_cast<halide_buffer_t*>(target.raw_buffer());
+        for (auto& p : m_) args[a++] = p.raw_buffer();
+        for (auto& p : v_) args[a++] = p.raw_buffer();
+        args[a++] = hyper_.raw_buffer();
+        for (auto& p : next_params_) args[a++] = p.raw_buffer();
+        for (auto& p : next_m_) args[a++] = p.raw_buffer();
+        for (auto& p : next_v_) args[a++] = p.raw_buffer();
+        args[a++] = loss_.raw_buffer();
+        args[a++] = correct_.raw_buffer();
+        try {
+            detail::call(name(), "train_step", &binding::train, args.data(), input_shape, input.raw_buffer());
+        } catch (...) {
+            --step_;  // nothing changed
+            throw;
+        }
+        std::swap(params_, next_params_);  // double buffering: the step reads one set and writes the other
+        std::swap(m_, next_m_);
+        std::swap(v_, next_v_);
+        return {loss_(), correct_()};
+    }
+
+    // Loss and correct count on a batch, without changing anything.
+    batch_result evaluate(const buffer& input, const target_type& target) const
+        requires has_training
+    {
+        check_batch(input, target);
+        auto loss = Halide::Runtime::Buffer<float>::make_scalar();
+        auto correct = labels::make_scalar();
+        std::array<void*, 1 + P + 3> args;
+        std::size_t a = 0;
+        args[a++] = const_cast<halide_buffer_t*>(input.raw_buffer());
+        for (const auto& p : params_) args[a++] = const_cast<halide_buffer_t*>(p.raw_buffer());
+        args[a++] = const_cast<halide_buffer_t*>(target.raw_buffer());
+        args[a++] = loss.raw_buffer();
+        args[a++] = correct.raw_buffer();
+        detail::call(name(), "evaluate", &binding::eval, args.data(), input_shape, input.raw_buffer());
+        return {loss(), correct()};
+    }
+
+    long optimizer_steps() const { return step_; }
+    // Optimizer state (first and second moments), shaped like parameter k.
+    const buffer& optimizer_state(int k, int moment) const { return moment == 0 ? m_.at(k) : v_.at(k); }
+
 private:
+    void check_batch(const buffer& input, const target_type& target) const {
+        const int batch = detail::batch_of(input);
+        if constexpr (std::is_same_v<target_type, labels>)
+            detail::check_labels(name(), target, batch, output_shape.features());
+        else
+            detail::check_targets(name(), target, batch, output_shape);
+    }
+    void allocate_state() {
+        auto like = [](const buffer& p) {  // zeroed, shaped like p
+            std::vector<int> extents;
+            for (int d = 0; d < p.dimensions(); ++d) extents.push_back(p.dim(d).extent());
+            buffer z(extents);
+            z.fill(0.0f);
+            return z;
+        };
+        for (int k = 0; k < P; ++k) {
+            m_[k] = like(params_[k]);
+            v_[k] = like(params_[k]);
+            next_params_[k] = like(params_[k]);
+            next_m_[k] = like(params_[k]);
+            next_v_[k] = like(params_[k]);
+        }
+        hyper_ = buffer(8);
+        loss_ = Halide::Runtime::Buffer<float>::make_scalar();
+        correct_ = labels::make_scalar();
+        state_ready_ = true;
+    }
+    void reset_optimizer() {
+        step_ = 0;
+        if (state_ready_)
+            for (int k = 0; k < P; ++k) m_[k].fill(0.0f), v_[k].fill(0.0f);
+    }
+
     std::vector<parameter_info> infos_;
     std::array<buffer, parameter_tensors> params_;
+    // Training state, allocated by the first train_step.
+    bool state_ready_ = false;
+    long step_ = 0;
+    std::array<buffer, parameter_tensors> m_, v_, next_params_, next_m_, next_v_;
+    buffer hyper_;
+    Halide::Runtime::Buffer<float> loss_;
+    labels correct_;
 };
 
 }  // namespace constnet

@@ -18,7 +18,10 @@ namespace constnet::codegen {
 struct forward_pipeline {
     Halide::ImageParam input;
     std::vector<Halide::ImageParam> params;  // per layer in node order: weight, then bias
+    std::vector<std::vector<int>> param_extents;  // Halide order (innermost first)
+    std::vector<Halide::Func> nodes;         // each node's value
     Halide::Func output;
+    std::vector<int> output_extents;         // per sample, Halide order
 
     // input, params...: the generated function's arguments before its output.
     std::vector<Halide::Argument> arguments() const;
@@ -27,10 +30,27 @@ struct forward_pipeline {
 struct lower_options {
     Halide::Target target = Halide::get_host_target();
     bool schedule = true;  // false: leave every Func unscheduled (inline / root), for debugging
+    // true: `output` is the pipeline's output (its buffer gets constant
+    // bounds); false: another stage consumes it (it is computed at root).
+    bool output_is_pipeline_output = true;
+    // true: reads of the input outside the batch give 0 instead of failing.
+    // Autoscheduled pipelines need it: Li2018 tiles the batch assuming it is
+    // at least as large as its estimate, and shifts the last tile inwards.
+    bool zero_outside_batch = false;
 };
+
+// Constant bounds and dense strides for a buffer whose inner extents are
+// known; an extra outer dimension (the batch) starts at 0 and stays dynamic.
+void constrain(Halide::OutputImageParam b, const std::vector<int>& extents);
 
 // Defines one Func per node (algorithm) and applies each node kind's schedule.
 forward_pipeline lower_forward(std::span<const layer_desc> nodes, const lower_options& opt = {});
+
+// max over i in [0, count) of z(i, n), in a form Halide's autodiff accepts.
+struct running_max_funcs {
+    Halide::Func max, scan;
+};
+running_max_funcs running_max(Halide::Func z, int count, const std::string& name);
 
 // Checks what the DSL checks at compile time, for descriptions built at run
 // time; throws std::invalid_argument naming the node and the numbers.

@@ -1,0 +1,273 @@
+// Train step and eval pipelines. The forward algorithm is lower_forward's;
+// the loss is defined on its output, gradients come from Halide's autodiff,
+// and the optimizer update is an elementwise Func per parameter.
+#include <constnet/codegen/train.hpp>
+
+#include <fmt/format.h>
+
+#include <mutex>
+#include <stdexcept>
+
+namespace constnet::codegen {
+
+using namespace Halide;
+
+namespace {
+
+const Var n("n");
+
+std::vector<Var> vars(int rank) {
+    std::vector<Var> v;
+    for (int k = 0; k < rank; ++k) v.emplace_back(fmt::format("d{}", k));
+    return v;
+}
+
+std::vector<Expr> exprs(const std::vector<Var>& v) { return {v.begin(), v.end()}; }
+
+Expr batch_extent(const forward_pipeline& f) { return f.input.dim(f.input.dimensions() - 1).extent(); }
+
+struct loss_funcs {
+    Func loss, correct;
+    std::vector<Func> internal;  // for schedules
+};
+
+// The loss on the network's output. Cross-entropy takes logits, as
+// nn.CrossEntropyLoss; a network ending in softmax is read before it.
+loss_funcs define_loss(std::span<const layer_desc> nodes, const forward_pipeline& f, loss_kind kind,
+                       ImageParam& target) {
+    loss_funcs r;
+    const Expr batch = batch_extent(f);
+    const layer_desc& last = nodes.back();
+    r.loss = Func("loss");
+    r.correct = Func("correct");
+    if (kind == loss_kind::cross_entropy) {
+        if (last.out.rank != 1)
+            throw std::invalid_argument(fmt::format(
+                "constnet: cross-entropy needs class scores (a flat output), but the network's output is {}",
+                last.out.rank == 3 ? "C x H x W" : "empty"));
+        const bool softmax_last = last.kind == op::softmax;
+        Func z = softmax_last ? f.nodes[nodes.size() - 2] : f.output;
+        const int classes = last.out.features();
+        target = ImageParam(Int(32), 1, "labels");
+        target.dim(0).set_min(0).set_extent(batch);
+        // -1 outside the batch: matches no class (see zero_outside_batch).
+        Func label = BoundaryConditions::constant_exterior(target, -1, {{0, batch}});
+        RDom k(0, classes, "classes");
+        // log-sum-exp around the maximum (differentiable: see running_max).
+        auto running = running_max(z, classes, "loss_max");
+        Func mx = running.max;
+        Func se("loss_sumexp"), picked("loss_picked"), nll("loss_nll");
+        se(n) = 0.0f;
+        se(n) += exp(z(k, n) - mx(n));
+        picked(n) = 0.0f;
+        picked(n) += select(k == label(n), z(k, n), 0.0f);  // a reduction, not a gather
+        nll(n) = mx(n) + log(se(n)) - picked(n);
+        RDom b(0, batch, "batch");
+        r.loss() = 0.0f;
+        r.loss() += nll(b) / cast<float>(batch);
+        Func best("predicted");
+        best(n) = argmax(z(k, n))[0];  // the first maximum, as torch.argmax
+        r.correct() = 0;
+        r.correct() += select(best(b) == label(b), 1, 0);
+        r.internal = {running.scan, se, picked, nll, best};
+    } else {
+        const int rank = static_cast<int>(f.output_extents.size()) + 1;
+        target = ImageParam(Float(32), rank, "targets");
+        constrain(target, f.output_extents);
+        target.dim(rank - 1).set_extent(batch);
+        Region region;
+        for (int e : f.output_extents) region.push_back({0, e});
+        region.push_back({0, batch});
+        Func t = BoundaryConditions::constant_exterior(target, 0.0f, region);  // see zero_outside_batch
+        RDom all(region, "elements");
+        std::vector<Expr> at;
+        for (int d = 0; d < rank; ++d) at.push_back(all[d]);
+        Expr diff = f.output(at) - t(at);
+        r.loss() = 0.0f;
+        r.loss() += diff * diff;
+        r.correct() = 0;
+    }
+    return r;
+}
+
+// PyTorch's update rules (torch.optim.SGD with momentum and weight decay,
+// torch.optim.Adam with L2 weight decay), chosen at run time by hyper(0).
+struct update {
+    Func param, m, v;
+};
+
+update define_update(const ImageParam& p, const std::vector<int>& extents, const Func& grad, const ImageParam& m_in,
+                     const ImageParam& v_in, const ImageParam& hyper) {
+    const auto vs = vars(p.dimensions());
+    const auto at = exprs(vs);
+    Expr kind = hyper(0), lr = hyper(1), momentum = hyper(2), decay = hyper(3);
+    Expr beta1 = hyper(4), beta2 = hyper(5), eps = hyper(6), step = hyper(7);
+    Expr w = p(at), m = m_in(at), v = v_in(at);
+    Expr g = grad(at) + decay * w;
+    Expr m_momentum = momentum * m + g;  // the buffer starts at 0, so step 1 gives g, as PyTorch
+    Expr m_adam = beta1 * m + (1.0f - beta1) * g;
+    Expr v_adam = beta2 * v + (1.0f - beta2) * g * g;
+    Expr m_hat = m_adam / (1.0f - pow(beta1, step));
+    Expr v_hat = v_adam / (1.0f - pow(beta2, step));
+    update u{Func(p.name() + "_next"), Func(p.name() + "_m_next"), Func(p.name() + "_v_next")};
+    u.param(vs) = select(kind == 0.0f, w - lr * g, kind == 1.0f, w - lr * m_momentum,
+                         w - lr * m_hat / (sqrt(v_hat) + eps));
+    u.m(vs) = select(kind == 1.0f, m_momentum, kind == 2.0f, m_adam, m);
+    u.v(vs) = select(kind == 2.0f, v_adam, v);
+    for (Func f : {u.param, u.m, u.v}) constrain(f.output_buffer(), extents);
+    return u;
+}
+
+void load_li2018() {
+    static std::once_flag once;
+    std::call_once(once, [] { load_plugin(CONSTNET_LI2018_PLUGIN); });
+}
+
+// Estimates for the autoscheduler: every buffer's constant extents, and a
+// batch of 256 (d2l's batch size).
+constexpr int batch_estimate = 256;
+
+void estimate(OutputImageParam b, const std::vector<int>& extents) {
+    Region r;
+    for (int e : extents) r.push_back({0, e});
+    while (static_cast<int>(r.size()) < b.dimensions()) r.push_back({0, batch_estimate});
+    b.set_estimates(r);
+}
+
+}  // namespace
+
+std::vector<Argument> train_pipeline::arguments() const {
+    std::vector<Argument> args = forward.arguments();
+    args.emplace_back(target);
+    for (const auto& p : m) args.emplace_back(p);
+    for (const auto& p : v) args.emplace_back(p);
+    args.emplace_back(hyper);
+    return args;
+}
+
+std::vector<Argument> eval_pipeline::arguments() const {
+    std::vector<Argument> args = forward.arguments();
+    args.emplace_back(target);
+    return args;
+}
+
+namespace {
+
+struct backward {
+    forward_pipeline forward;
+    ImageParam target;
+    loss_funcs loss;
+    std::vector<Func> grads;  // per parameter
+};
+
+backward define_backward(std::span<const layer_desc> nodes, loss_kind kind, const lower_options& opt) {
+    backward b;
+    b.forward = lower_forward(nodes, {.target = opt.target,
+                                      .schedule = false,
+                                      .output_is_pipeline_output = false,
+                                      .zero_outside_batch = true});
+    if (b.forward.params.empty()) throw std::invalid_argument("constnet: training needs a network with parameters");
+    b.loss = define_loss(nodes, b.forward, kind, b.target);
+    Derivative d = propagate_adjoints(b.loss.loss);
+    for (const auto& p : b.forward.params) {
+        Func g = d(Func(p));
+        if (!g.defined()) throw std::logic_error(fmt::format("constnet: autodiff found no gradient for {}", p.name()));
+        b.grads.push_back(g);
+    }
+    return b;
+}
+
+// Estimates for every input and output, then Li2018, the gradient
+// autoscheduler: the autodiff Funcs are too many and too irregular for hand
+// schedules, and unscheduled they are unusably slow.
+void autoschedule(const backward& b, std::span<const layer_desc> nodes, loss_kind kind,
+                  const std::vector<ImageParam>& extra_params, const std::vector<std::vector<int>>& extra_extents,
+                  const std::vector<Func>& outputs, const lower_options& opt) {
+    const auto& f = b.forward;
+    const auto& in = nodes[0].out;
+    estimate(f.input, in.rank == 3 ? std::vector<int>{in.w(), in.h(), in.c()} : std::vector<int>{in.features()});
+    for (std::size_t k = 0; k < f.params.size(); ++k) estimate(f.params[k], f.param_extents[k]);
+    for (std::size_t k = 0; k < extra_params.size(); ++k) estimate(extra_params[k], extra_extents[k]);
+    estimate(b.target, kind == loss_kind::cross_entropy ? std::vector<int>{} : f.output_extents);
+    // The outputs with dimensions are per-parameter (grads, or params', m', v'), in parameter order.
+    std::size_t k = 0;
+    for (Func o : outputs) {
+        if (o.dimensions() == 0) continue;
+        Region r;
+        for (int e : f.param_extents[k++ % f.params.size()]) r.push_back({0, e});
+        o.set_estimates(r);
+    }
+    load_li2018();
+    // Parallelism 1: with more, Li2018 (Halide 14) vectorizes atomic
+    // reductions behind GuardWithIf tails, which Halide then refuses to
+    // compile ("Atomic predicated store is not supported").
+    Pipeline(outputs).auto_schedule("Li2018", opt.target, MachineParams(1, 16 * 1024 * 1024, 40));
+}
+
+}  // namespace
+
+std::vector<Argument> gradient_pipeline::arguments() const {
+    std::vector<Argument> args = forward.arguments();
+    args.emplace_back(target);
+    return args;
+}
+
+gradient_pipeline lower_gradients(std::span<const layer_desc> nodes, loss_kind loss, const lower_options& opt) {
+    backward b = define_backward(nodes, loss, opt);
+    gradient_pipeline g;
+    g.forward = b.forward;
+    g.target = b.target;
+    for (std::size_t k = 0; k < b.grads.size(); ++k) {
+        Func out(b.forward.params[k].name() + "_grad");
+        out(b.grads[k].args()) = b.grads[k](b.grads[k].args());
+        constrain(out.output_buffer(), b.forward.param_extents[k]);
+        g.outputs.push_back(out);
+    }
+    g.outputs.push_back(b.loss.loss);
+    if (opt.schedule) autoschedule(b, nodes, loss, {}, {}, g.outputs, opt);
+    return g;
+}
+
+train_pipeline lower_train(std::span<const layer_desc> nodes, loss_kind loss, const lower_options& opt) {
+    backward b = define_backward(nodes, loss, opt);
+    train_pipeline t;
+    t.forward = b.forward;
+    t.target = b.target;
+    const auto& f = t.forward;
+    t.hyper = ImageParam(Float(32), 1, "hyper");
+    t.hyper.dim(0).set_bounds(0, hyper_size);
+    std::vector<update> updates;
+    std::vector<ImageParam> state;
+    std::vector<std::vector<int>> state_extents;
+    for (std::size_t k = 0; k < f.params.size(); ++k) {
+        const auto& p = f.params[k];
+        t.m.emplace_back(Float(32), p.dimensions(), p.name() + "_m");
+        t.v.emplace_back(Float(32), p.dimensions(), p.name() + "_v");
+        constrain(t.m.back(), f.param_extents[k]);
+        constrain(t.v.back(), f.param_extents[k]);
+        updates.push_back(define_update(p, f.param_extents[k], b.grads[k], t.m.back(), t.v.back(), t.hyper));
+        state.insert(state.end(), {t.m.back(), t.v.back()});
+        state_extents.insert(state_extents.end(), {f.param_extents[k], f.param_extents[k]});
+    }
+    for (const auto& u : updates) t.outputs.push_back(u.param);
+    for (const auto& u : updates) t.outputs.push_back(u.m);
+    for (const auto& u : updates) t.outputs.push_back(u.v);
+    t.outputs.push_back(b.loss.loss);
+    t.outputs.push_back(b.loss.correct);
+    state.push_back(t.hyper);
+    state_extents.push_back({hyper_size});
+    if (opt.schedule) autoschedule(b, nodes, loss, state, state_extents, t.outputs, opt);
+    return t;
+}
+
+eval_pipeline lower_eval(std::span<const layer_desc> nodes, loss_kind loss, const lower_options& opt) {
+    eval_pipeline e;
+    e.forward = lower_forward(nodes, {.target = opt.target, .schedule = opt.schedule, .output_is_pipeline_output = false});
+    if (!opt.schedule) e.forward.output.compute_root();
+    loss_funcs l = define_loss(nodes, e.forward, loss, e.target);
+    for (Func f : l.internal) f.compute_root();
+    e.outputs = {l.loss, l.correct};
+    return e;
+}
+
+}  // namespace constnet::codegen
