@@ -69,8 +69,7 @@ Func pad_spatial(const value& in, Expr fill, const std::string& name) {
     return padded;
 }
 
-node_funcs define_conv2d(const layer_desc& d, const value& in, const ImageParam& w, const ImageParam* b,
-                         const std::string& name) {
+node_funcs define_conv2d(const layer_desc& d, const value& in, Func w, const Func* b, const std::string& name) {
     node_funcs r;
     r.padded = pad_spatial(in, 0.0f, name);
     RDom k(0, d.kw, 0, d.kh, 0, d.in.c(), name + "_r");
@@ -146,8 +145,7 @@ node_funcs define_flatten(const layer_desc& d, const value& in, const std::strin
     return r;
 }
 
-node_funcs define_dense(const layer_desc& d, const value& in, const ImageParam& w, const ImageParam* b,
-                        const std::string& name) {
+node_funcs define_dense(const layer_desc& d, const value& in, Func w, const Func* b, const std::string& name) {
     node_funcs r;
     r.wt = Func(name + "_wt");
     r.wt(i, c) = w(c, i);  // (u, j): output features innermost
@@ -353,7 +351,7 @@ forward_pipeline lower_forward(std::span<const layer_desc> nodes, const lower_op
 
     std::vector<node_funcs> funcs(nodes.size());
     Func input = p.input;
-    if (opt.zero_outside_batch) {
+    if (opt.bounded_reads) {
         Region all;
         for (int e : spatial_extents(in_shape)) all.push_back({0, e});
         all.push_back({0, p.input.dim(p.input.dimensions() - 1).extent()});
@@ -364,8 +362,9 @@ forward_pipeline lower_forward(std::span<const layer_desc> nodes, const lower_op
         const auto& d = nodes[idx];
         const value& in = funcs[d.inputs[0]].out;
         const std::string name = node_name(idx, d);
-        const ImageParam* bias = nullptr;
+        const Func* bias = nullptr;
         ImageParam w, b;
+        Func wf, bf;
         if (d.has_params()) {
             const int mod = module_index(idx);
             w = ImageParam(Float(32), d.weight_rank(), fmt::format("p{}_weight", mod));
@@ -374,17 +373,19 @@ forward_pipeline lower_forward(std::span<const layer_desc> nodes, const lower_op
                                                            : std::vector<int>{ws[1], ws[0]});
             constrain(w, p.param_extents.back());
             p.params.push_back(w);
+            wf = opt.bounded_reads ? BoundaryConditions::repeat_edge(w) : Func(w);
             if (d.bias) {
                 b = ImageParam(Float(32), 1, fmt::format("p{}_bias", mod));
                 p.param_extents.push_back({d.units});
                 constrain(b, p.param_extents.back());
                 p.params.push_back(b);
-                bias = &b;
+                bf = opt.bounded_reads ? BoundaryConditions::repeat_edge(b) : Func(b);
+                bias = &bf;
             }
         }
         switch (d.kind) {
-        case op::conv2d: funcs[idx] = define_conv2d(d, in, w, bias, name); break;
-        case op::dense: funcs[idx] = define_dense(d, in, w, bias, name); break;
+        case op::conv2d: funcs[idx] = define_conv2d(d, in, wf, bias, name); break;
+        case op::dense: funcs[idx] = define_dense(d, in, wf, bias, name); break;
         case op::max_pool:
         case op::avg_pool: funcs[idx] = define_pool(d, in, name); break;
         case op::relu:

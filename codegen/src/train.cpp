@@ -5,7 +5,10 @@
 
 #include <fmt/format.h>
 
+#include <map>
 #include <mutex>
+#include <optional>
+#include <set>
 #include <stdexcept>
 
 namespace constnet::codegen {
@@ -50,7 +53,7 @@ loss_funcs define_loss(std::span<const layer_desc> nodes, const forward_pipeline
         const int classes = last.out.features();
         target = ImageParam(Int(32), 1, "labels");
         target.dim(0).set_min(0).set_extent(batch);
-        // -1 outside the batch: matches no class (see zero_outside_batch).
+        // -1 outside the batch: matches no class (see bounded_reads).
         Func label = BoundaryConditions::constant_exterior(target, -1, {{0, batch}});
         RDom k(0, classes, "classes");
         // log-sum-exp around the maximum (differentiable: see running_max).
@@ -78,7 +81,7 @@ loss_funcs define_loss(std::span<const layer_desc> nodes, const forward_pipeline
         Region region;
         for (int e : f.output_extents) region.push_back({0, e});
         region.push_back({0, batch});
-        Func t = BoundaryConditions::constant_exterior(target, 0.0f, region);  // see zero_outside_batch
+        Func t = BoundaryConditions::constant_exterior(target, 0.0f, region);  // see bounded_reads
         RDom all(region, "elements");
         std::vector<Expr> at;
         for (int d = 0; d < rank; ++d) at.push_back(all[d]);
@@ -116,6 +119,89 @@ update define_update(const ImageParam& p, const std::vector<int>& extents, const
     u.v(vs) = select(kind == 2.0f, v_adam, v);
     for (Func f : {u.param, u.m, u.v}) constrain(f.output_buffer(), extents);
     return u;
+}
+
+// The train step's schedule. Autodiff makes many Funcs of a few shapes: the
+// forward's, elementwise adjoints, gather-form convolutions (input
+// gradients) and reductions over the batch (weight gradients). Every Func
+// that is more than a call of another is computed at root; each definition
+// vectorizes its innermost pure dimension and parallelizes its outermost;
+// an update keeps a few rows of accumulators in registers while its
+// reduction runs. Trivial wrappers (a cast of a call) are inlined.
+bool is_trivial(const Internal::Function& f) {
+    if (f.has_update_definition() || f.values().size() != 1) return false;
+    Expr v = f.values()[0];
+    if (const auto* cast = v.as<Internal::Cast>()) v = cast->value;
+    const auto* call = v.as<Internal::Call>();
+    return call && (call->call_type == Internal::Call::Halide || call->call_type == Internal::Call::Image);
+}
+
+// Pure vars that appear verbatim, at their own position, in a definition's
+// left-hand side: only those may be split, vectorized and parallelized.
+std::vector<std::optional<Var>> verbatim_pure_vars(const Func& f, int update) {
+    const auto args = f.args();
+    if (update < 0) return {args.begin(), args.end()};
+    std::vector<std::optional<Var>> out;
+    const auto lhs = f.update_args(update);
+    for (std::size_t k = 0; k < args.size(); ++k) {
+        const auto* v = lhs[k].as<Internal::Variable>();
+        if (v && v->name == args[k].name() && !v->reduction_domain.defined()) out.emplace_back(args[k]);
+        else out.emplace_back();
+    }
+    return out;
+}
+
+void schedule_stage(Stage s, const std::vector<std::optional<Var>>& maybe_pure, const std::vector<RVar>& rvars, int vec,
+                    TailStrategy tail) {
+    const int dims = static_cast<int>(maybe_pure.size());
+    auto usable = [&](int k) { return k < dims && maybe_pure[k].has_value(); };
+    std::vector<Var> pure;
+    for (const auto& v : maybe_pure) pure.push_back(v.value_or(Var()));
+    std::vector<VarOrRVar> order;
+    Var inner_rows("rows_i"), outer_rows("rows_o");
+    bool rows = false;
+    if (usable(0)) order.emplace_back(pure[0]);
+    if (usable(1) && !rvars.empty()) {  // a few rows of accumulators inside the reduction
+        s.split(pure[1], outer_rows, inner_rows, 4, TailStrategy::GuardWithIf);
+        order.emplace_back(inner_rows);
+        rows = true;
+    }
+    for (const RVar& r : rvars) order.emplace_back(r);
+    if (rows) order.emplace_back(outer_rows);
+    for (int k = rows ? 2 : 1; k < dims; ++k)
+        if (usable(k)) order.emplace_back(pure[k]);
+    if (order.size() <= 1 && !usable(0)) {  // nothing to split, vectorize or parallelize
+        s.unscheduled();
+        return;
+    }
+    if (order.size() > 1) s.reorder(order);
+    if (usable(0)) s.vectorize(pure[0], vec, tail);
+    if (rows) s.unroll(inner_rows);
+    if (dims >= 2 && usable(dims - 1) && (dims - 1 > 1 || !rows)) s.parallel(pure[dims - 1]);
+}
+
+void schedule_generic(const std::vector<Func>& outputs, const Target& target) {
+    std::map<std::string, Internal::Function> env;
+    for (const Func& o : outputs) {
+        auto e = Internal::find_transitive_calls(o.function());
+        env.insert(e.begin(), e.end());
+    }
+    std::set<std::string> output_names;
+    for (const Func& o : outputs) output_names.insert(o.name());
+    const int vec = target.natural_vector_size<float>();
+    for (auto& [name, fn] : env) {
+        Func f(fn);
+        const bool output = output_names.count(name) > 0;
+        if (!output && is_trivial(fn)) continue;  // inlined
+        if (!output) f.compute_root();
+        if (f.dimensions() == 0) continue;
+        // Internal Funcs round their vectors up (every read they add outside
+        // the bounds is of a padded, clamped or zero-extended Func); outputs guard.
+        const TailStrategy tail = output ? TailStrategy::GuardWithIf : TailStrategy::RoundUp;
+        schedule_stage(f, verbatim_pure_vars(f, -1), {}, vec, tail);
+        for (int u = 0; u < f.num_update_definitions(); ++u)
+            schedule_stage(f.update(u), verbatim_pure_vars(f, u), f.rvars(u), vec, tail);
+    }
 }
 
 void load_li2018() {
@@ -162,10 +248,11 @@ struct backward {
 
 backward define_backward(std::span<const layer_desc> nodes, loss_kind kind, const lower_options& opt) {
     backward b;
-    b.forward = lower_forward(nodes, {.target = opt.target,
-                                      .schedule = false,
-                                      .output_is_pipeline_output = false,
-                                      .zero_outside_batch = true});
+    lower_options fwd = opt;
+    fwd.schedule = false;
+    fwd.output_is_pipeline_output = false;
+    fwd.bounded_reads = true;
+    b.forward = lower_forward(nodes, fwd);
     if (b.forward.params.empty()) throw std::invalid_argument("constnet: training needs a network with parameters");
     b.loss = define_loss(nodes, b.forward, kind, b.target);
     Derivative d = propagate_adjoints(b.loss.loss);
@@ -197,11 +284,15 @@ void autoschedule(const backward& b, std::span<const layer_desc> nodes, loss_kin
         for (int e : f.param_extents[k++ % f.params.size()]) r.push_back({0, e});
         o.set_estimates(r);
     }
-    load_li2018();
-    // Parallelism 1: with more, Li2018 (Halide 14) vectorizes atomic
-    // reductions behind GuardWithIf tails, which Halide then refuses to
-    // compile ("Atomic predicated store is not supported").
-    Pipeline(outputs).auto_schedule("Li2018", opt.target, MachineParams(1, 16 * 1024 * 1024, 40));
+    if (!opt.autoscheduler.empty()) {
+        load_li2018();
+        // Parallelism 1: with more, Li2018 (Halide 14) vectorizes atomic
+        // reductions behind GuardWithIf tails, which Halide then refuses to
+        // compile ("Atomic predicated store is not supported").
+        Pipeline(outputs).auto_schedule(opt.autoscheduler, opt.target, MachineParams(1, 16 * 1024 * 1024, 40));
+    } else {
+        schedule_generic(outputs, opt.target);
+    }
 }
 
 }  // namespace
@@ -262,7 +353,9 @@ train_pipeline lower_train(std::span<const layer_desc> nodes, loss_kind loss, co
 
 eval_pipeline lower_eval(std::span<const layer_desc> nodes, loss_kind loss, const lower_options& opt) {
     eval_pipeline e;
-    e.forward = lower_forward(nodes, {.target = opt.target, .schedule = opt.schedule, .output_is_pipeline_output = false});
+    lower_options fwd = opt;
+    fwd.output_is_pipeline_output = false;
+    e.forward = lower_forward(nodes, fwd);
     if (!opt.schedule) e.forward.output.compute_root();
     loss_funcs l = define_loss(nodes, e.forward, loss, e.target);
     for (Func f : l.internal) f.compute_root();

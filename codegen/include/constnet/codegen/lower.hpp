@@ -33,10 +33,14 @@ struct lower_options {
     // true: `output` is the pipeline's output (its buffer gets constant
     // bounds); false: another stage consumes it (it is computed at root).
     bool output_is_pipeline_output = true;
-    // true: reads of the input outside the batch give 0 instead of failing.
-    // Autoscheduled pipelines need it: Li2018 tiles the batch assuming it is
-    // at least as large as its estimate, and shifts the last tile inwards.
-    bool zero_outside_batch = false;
+    // true: reads outside the input give 0 and reads outside a parameter its
+    // edge value, instead of failing. Training schedules need it: they round
+    // tiles up (and Li2018 tiles the batch assuming it is at least as large
+    // as its estimate); the extra values computed are never used.
+    bool bounded_reads = false;
+    // Train steps: "" for constnet's schedule, or a Halide autoscheduler
+    // ("Li2018") for comparison.
+    std::string autoscheduler;
 };
 
 // Constant bounds and dense strides for a buffer whose inner extents are
