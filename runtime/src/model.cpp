@@ -122,31 +122,109 @@ void init_parameters(std::span<const parameter_info> infos, std::span<buffer> pa
     }
 }
 
-void load_parameters(const std::filesystem::path& path, std::span<const parameter_info> infos,
-                     std::span<buffer> params) {
-    safetensors::file f = safetensors::read(path);
-    // Check everything before changing anything: a bad file loses nothing.
-    for (const auto& p : infos) {
-        auto it = f.tensors.find(p.name());
+namespace {
+
+// The tensors a file must hold: name and parameter index.
+struct expected_tensor {
+    std::string name;
+    std::size_t param;
+};
+
+// Checks the file holds exactly `expected` (names and shapes) before
+// anything is copied: a bad file loses nothing.
+void check_tensors(const std::filesystem::path& path, const char* what, const safetensors::file& f,
+                   std::span<const parameter_info> infos, const std::vector<expected_tensor>& expected) {
+    for (const auto& e : expected) {
+        const auto& p = infos[e.param];
+        auto it = f.tensors.find(e.name);
         if (it == f.tensors.end())
-            throw error(fmt::format("weights file '{}': missing tensor '{}' (expected shape [{}])", path.string(), p.name(),
+            throw error(fmt::format("{} '{}': missing tensor '{}' (expected shape [{}])", what, path.string(), e.name,
                                     fmt::join(std::span(p.shape).first(p.rank), ", ")));
         const auto& t = it->second;
         bool same = static_cast<int>(t.shape.size()) == p.rank;
         for (int d = 0; same && d < p.rank; ++d) same = t.shape[d] == p.shape[d];
         if (!same)
-            throw error(fmt::format("weights file '{}': tensor '{}' has shape [{}], expected [{}]", path.string(), p.name(),
+            throw error(fmt::format("{} '{}': tensor '{}' has shape [{}], expected [{}]", what, path.string(), e.name,
                                     fmt::join(t.shape, ", "), fmt::join(std::span(p.shape).first(p.rank), ", ")));
     }
     for (const auto& [name, t] : f.tensors) {
         bool known = false;
-        for (const auto& p : infos) known |= p.name() == name;
-        if (!known) throw error(fmt::format("weights file '{}': unexpected tensor '{}' (this network has no such parameter)", path.string(), name));
+        for (const auto& e : expected) known |= e.name == name;
+        if (!known)
+            throw error(fmt::format("{} '{}': unexpected tensor '{}' (this network has no such parameter)", what,
+                                    path.string(), name));
     }
+}
+
+void copy_in(const safetensors::file& f, const std::string& name, buffer& b) {
+    const auto& t = f.tensors.at(name);
+    std::memcpy(b.data(), t.data.data(), t.data.size() * sizeof(float));
+}
+
+safetensors::tensor tensor_of(const parameter_info& p, const buffer& b) {
+    safetensors::tensor t;
+    t.shape.assign(p.shape.begin(), p.shape.begin() + p.rank);
+    t.data.assign(b.data(), b.data() + p.size());
+    return t;
+}
+
+std::vector<expected_tensor> parameter_names(std::span<const parameter_info> infos, const std::string& prefix = "") {
+    std::vector<expected_tensor> out;
+    for (std::size_t k = 0; k < infos.size(); ++k) out.push_back({prefix + infos[k].name(), k});
+    return out;
+}
+
+}  // namespace
+
+void load_parameters(const std::filesystem::path& path, std::span<const parameter_info> infos,
+                     std::span<buffer> params) {
+    safetensors::file f = safetensors::read(path);
+    check_tensors(path, "weights file", f, infos, parameter_names(infos));
+    for (std::size_t k = 0; k < infos.size(); ++k) copy_in(f, infos[k].name(), params[k]);
+}
+
+void save_checkpoint(const std::filesystem::path& path, std::string_view network, std::span<const parameter_info> infos,
+                     std::span<const buffer> params, std::span<const buffer> m, std::span<const buffer> v, long step,
+                     std::map<std::string, std::string> metadata) {
+    safetensors::file f;
+    f.metadata = std::move(metadata);
+    f.metadata["format"] = "pt";
+    f.metadata["constnet.network"] = std::string(network);
+    f.metadata["constnet.optimizer_step"] = std::to_string(step);
     for (std::size_t k = 0; k < infos.size(); ++k) {
-        const auto& t = f.tensors.at(infos[k].name());
-        std::memcpy(params[k].data(), t.data.data(), t.data.size() * sizeof(float));
+        f.tensors.emplace(infos[k].name(), tensor_of(infos[k], params[k]));
+        f.tensors.emplace("optimizer.m." + infos[k].name(), tensor_of(infos[k], m[k]));
+        f.tensors.emplace("optimizer.v." + infos[k].name(), tensor_of(infos[k], v[k]));
     }
+    safetensors::write(path, f);
+}
+
+std::map<std::string, std::string> load_checkpoint(const std::filesystem::path& path, std::string_view network,
+                                                   std::span<const parameter_info> infos, std::span<buffer> params,
+                                                   std::span<buffer> m, std::span<buffer> v, long& step) {
+    safetensors::file f = safetensors::read(path);
+    auto expected = parameter_names(infos);
+    for (const auto& e : parameter_names(infos, "optimizer.m.")) expected.push_back(e);
+    for (const auto& e : parameter_names(infos, "optimizer.v.")) expected.push_back(e);
+    check_tensors(path, "checkpoint", f, infos, expected);
+    auto it = f.metadata.find("constnet.network");
+    if (it == f.metadata.end() || it->second != network)
+        throw error(fmt::format("checkpoint '{}': written for network '{}', expected '{}'", path.string(),
+                                it == f.metadata.end() ? "(none)" : it->second, network));
+    long saved_step = -1;
+    try {
+        saved_step = std::stol(f.metadata.at("constnet.optimizer_step"));
+    } catch (const std::exception&) {
+    }
+    if (saved_step < 0)
+        throw error(fmt::format("checkpoint '{}': metadata 'constnet.optimizer_step' is missing or not a count", path.string()));
+    for (std::size_t k = 0; k < infos.size(); ++k) {
+        copy_in(f, infos[k].name(), params[k]);
+        copy_in(f, "optimizer.m." + infos[k].name(), m[k]);
+        copy_in(f, "optimizer.v." + infos[k].name(), v[k]);
+    }
+    step = saved_step;
+    return f.metadata;
 }
 
 void save_parameters(const std::filesystem::path& path, std::string_view network, std::span<const parameter_info> infos,
@@ -154,12 +232,7 @@ void save_parameters(const std::filesystem::path& path, std::string_view network
     safetensors::file f;
     f.metadata["format"] = "pt";
     f.metadata["constnet.network"] = std::string(network);
-    for (std::size_t k = 0; k < infos.size(); ++k) {
-        safetensors::tensor t;
-        t.shape.assign(infos[k].shape.begin(), infos[k].shape.begin() + infos[k].rank);
-        t.data.assign(params[k].data(), params[k].data() + infos[k].size());
-        f.tensors.emplace(infos[k].name(), std::move(t));
-    }
+    for (std::size_t k = 0; k < infos.size(); ++k) f.tensors.emplace(infos[k].name(), tensor_of(infos[k], params[k]));
     safetensors::write(path, f);
 }
 

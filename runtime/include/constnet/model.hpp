@@ -24,6 +24,7 @@
 #include <array>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <span>
 #include <string>
 #include <string_view>
@@ -106,6 +107,15 @@ void init_parameters(std::span<const parameter_info> infos, std::span<buffer> pa
 void load_parameters(const std::filesystem::path& path, std::span<const parameter_info> infos, std::span<buffer> params);
 void save_parameters(const std::filesystem::path& path, std::string_view network, std::span<const parameter_info> infos,
                      std::span<const buffer> params);
+// A checkpoint: the parameters (PyTorch names), the optimizer state
+// ("optimizer.m.<name>", "optimizer.v.<name>") and metadata, one safetensors file.
+void save_checkpoint(const std::filesystem::path& path, std::string_view network, std::span<const parameter_info> infos,
+                     std::span<const buffer> params, std::span<const buffer> m, std::span<const buffer> v, long step,
+                     std::map<std::string, std::string> metadata);
+// Loads into the spans (all allocated) only if the whole file is valid; returns its metadata.
+std::map<std::string, std::string> load_checkpoint(const std::filesystem::path& path, std::string_view network,
+                                                   std::span<const parameter_info> infos, std::span<buffer> params,
+                                                   std::span<buffer> m, std::span<buffer> v, long& step);
 }  // namespace detail
 
 template <class Binding, bool = Binding::has_training>
@@ -247,6 +257,21 @@ public:
         args[a++] = correct.raw_buffer();
         detail::call(name(), "evaluate", &binding::eval, args.data(), input_shape, input.raw_buffer());
         return {loss(), correct()};
+    }
+
+    // Checkpoints: weights, optimizer state and step, and the caller's
+    // metadata, written atomically; loading one restores all of it.
+    void save_checkpoint(const std::filesystem::path& path, std::map<std::string, std::string> metadata = {})
+        requires has_training
+    {
+        if (!state_ready_) allocate_state();
+        detail::save_checkpoint(path, name(), infos_, params_, m_, v_, step_, std::move(metadata));
+    }
+    std::map<std::string, std::string> load_checkpoint(const std::filesystem::path& path)
+        requires has_training
+    {
+        if (!state_ready_) allocate_state();
+        return detail::load_checkpoint(path, name(), infos_, params_, m_, v_, step_);
     }
 
     long optimizer_steps() const { return step_; }
