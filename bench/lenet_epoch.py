@@ -16,7 +16,20 @@ import subprocess
 import sys
 import time
 
-import numpy as np
+
+def threads_from_argv():
+    for k, a in enumerate(sys.argv):
+        if a == "--threads" and k + 1 < len(sys.argv):
+            return sys.argv[k + 1]
+        if a.startswith("--threads="):
+            return a.split("=", 1)[1]
+    return "1"
+
+
+# Before numpy or torch load OpenBLAS, which reads these once and ignores
+# torch.set_num_threads.
+os.environ["OMP_NUM_THREADS"] = os.environ["OPENBLAS_NUM_THREADS"] = threads_from_argv()
+import numpy as np  # noqa: E402
 
 
 def load(data, split):
@@ -79,7 +92,6 @@ def main():
     p.add_argument("--json")
     args = p.parse_args()
     os.makedirs(f"{args.build}/bench", exist_ok=True)
-    os.environ["OMP_NUM_THREADS"] = os.environ["OPENBLAS_NUM_THREADS"] = str(args.threads)
     cn_t, cn_l = constnet_epochs(args)
     pt_t, pt_l = pytorch_epochs(args)
     cn, pt = min(cn_t), min(pt_t)
