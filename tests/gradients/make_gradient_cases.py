@@ -4,10 +4,9 @@
 Usage: /usr/bin/python3 make_gradient_cases.py OUTDIR
 (Debian's python3-torch; the python3 first on PATH may lack torch.)
 
-For every case below, OUTDIR/<case>.safetensors holds
-  "input"                    the input batch, NCHW ([N, F] for a flat input)
-  "0.weight", "0.bias", ...  the parameters under their nn.Sequential
-                             state_dict names (PyTorch layouts)
+For every case below, OUTDIR/<case>.safetensors holds "input" and the
+parameters ("0.weight", "0.bias", ...) as tests/parity/make_layer_cases.py
+writes them, and
   "labels"                   cross_entropy: the N class indices, stored as F32
   "target"                   squared_error: the target, shaped like the output
   "loss"                     the loss torch computed (a 0-d tensor)
@@ -46,7 +45,6 @@ second-largest value of any window and asserts it exceeds 4 * h * max|x|
 
 float32 throughout, one thread, torch.manual_seed fixed per case.
 """
-import json
 import math
 import pathlib
 import sys
@@ -59,7 +57,7 @@ from torch.nn.modules.utils import _pair
 _TESTS = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(_TESTS / "python"))
 sys.path.insert(0, str(_TESTS / "parity"))
-from safetensors_np import write_safetensors  # noqa: E402
+from cases import main_with_outdir, prepare_run, write_case  # noqa: E402
 from make_layer_cases import describe  # noqa: E402
 
 
@@ -246,11 +244,7 @@ def max_rel_diff(a, b):
 
 
 def main(outdir):
-    out = pathlib.Path(outdir)
-    out.mkdir(parents=True, exist_ok=True)
-    for stale in out.glob("*.safetensors"):  # the directory holds exactly this run's cases
-        stale.unlink()
-    torch.set_num_threads(1)
+    out = prepare_run(outdir)
     for name, c in CASES.items():
         torch.manual_seed(c["seed"])
         net = nn.Sequential(*c["modules"]()).float().train()
@@ -285,21 +279,10 @@ def main(outdir):
             tensors["labels"] = target.float()
         else:
             tensors["target"] = target
-        metadata = {
-            "case": name,
-            "layers": json.dumps(layers),
-            "input": ",".join(str(s) for s in c["shape"]),
-            "loss": c["loss"],
-            "finite_differences": "1" if c["fd"] else "0",
-            "fd_step": repr(c["fd_step"]),
-            "tied_windows": str(ties),
-            "torch": torch.__version__,
-        }
-        write_safetensors(out / f"{name}.safetensors", tensors, metadata)
+        write_case(out, name, tensors, layers, c["shape"], loss=c["loss"],
+                   finite_differences="1" if c["fd"] else "0", fd_step=repr(c["fd_step"]), tied_windows=str(ties))
     print(f"wrote {len(CASES)} cases to {out}")
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        sys.exit("usage: make_gradient_cases.py OUTDIR")
-    main(sys.argv[1])
+    main_with_outdir(main, "make_gradient_cases.py")

@@ -22,7 +22,6 @@ float32 throughout, one thread, torch.manual_seed fixed per case. The
 safetensors files are written by hand (the Python package is not installed):
 8-byte little-endian header length, JSON header, packed little-endian data.
 """
-import json
 import pathlib
 import sys
 
@@ -32,7 +31,7 @@ from torch import nn
 from torch.nn.modules.utils import _pair
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "python"))
-from safetensors_np import write_safetensors  # noqa: E402
+from cases import main_with_outdir, prepare_run, write_case  # noqa: E402
 
 
 def describe(m, pad=None):
@@ -96,11 +95,7 @@ CASES = {
 
 
 def main(outdir):
-    out = pathlib.Path(outdir)
-    out.mkdir(parents=True, exist_ok=True)
-    for stale in out.glob("*.safetensors"):  # the directory holds exactly this run's cases
-        stale.unlink()
-    torch.set_num_threads(1)
+    out = prepare_run(outdir)
     for name, (seed, shape, batch, modules, pad) in CASES.items():
         torch.manual_seed(seed)
         net = nn.Sequential(*modules()).float().eval()
@@ -113,17 +108,9 @@ def main(outdir):
         layers = [describe(m, pad if k == 0 else None) for k, m in enumerate(net)]
         tensors = dict(net.state_dict())
         tensors.update(input=x, expected=y)
-        metadata = {
-            "case": name,
-            "layers": json.dumps(layers),
-            "input": ",".join(str(s) for s in shape),
-            "torch": torch.__version__,
-        }
-        write_safetensors(out / f"{name}.safetensors", tensors, metadata)
+        write_case(out, name, tensors, layers, shape)
     print(f"wrote {len(CASES)} cases to {out}")
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        sys.exit("usage: make_layer_cases.py OUTDIR")
-    main(sys.argv[1])
+    main_with_outdir(main, "make_layer_cases.py")
