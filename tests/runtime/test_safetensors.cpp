@@ -20,29 +20,17 @@
 
 #include <unistd.h>
 
+#include "temp_dir.hpp"
+
 namespace {
 
 namespace fs = std::filesystem;
 namespace st = constnet::safetensors;
 using Catch::Contains;
 
-// A fresh directory per test, removed afterwards; pid and a random number keep
-// parallel ctest processes apart.
-struct temp_dir {
-    fs::path path;
-    temp_dir() {
-        static int counter = 0;
-        path = fs::temp_directory_path() /
-               fmt::format("constnet_test_st_{}_{}_{:08x}", ::getpid(), counter++, std::random_device{}());
-        fs::create_directories(path);
-    }
-    ~temp_dir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    temp_dir(const temp_dir&) = delete;
-    temp_dir& operator=(const temp_dir&) = delete;
-    fs::path operator/(const std::string& name) const { return path / name; }
+// One directory per test, with this file's prefix.
+struct temp_dir : constnet::test::temp_dir {
+    temp_dir() : constnet::test::temp_dir("st") {}
 };
 
 void write_bytes(const fs::path& p, const std::string& bytes) {
