@@ -129,9 +129,7 @@ struct target_of<Binding, true> {
 
 template <const auto& Net>
 class model {
-    using network_type = std::remove_cvref_t<decltype(Net)>;
     using binding = compiled<Net>;
-    static constexpr int P = Net.parameter_tensor_count();
 
 public:
     static constexpr tensor_shape input_shape = Net.input_shape();
@@ -216,7 +214,7 @@ public:
         hyper_(0) = static_cast<float>(opt.kind);
         hyper_(1) = opt.lr, hyper_(2) = opt.momentum, hyper_(3) = opt.weight_decay;
         hyper_(4) = opt.beta1, hyper_(5) = opt.beta2, hyper_(6) = opt.epsilon, hyper_(7) = static_cast<float>(step_);
-        std::array<void*, 1 + 6 * P + 4> args;
+        std::array<void*, 1 + 6 * parameter_tensors + 4> args;  // see train.hpp for the order
         std::size_t a = 0;
         args[a++] = const_cast<halide_buffer_t*>(input.raw_buffer());
         for (auto& p : params_) args[a++] = p.raw_buffer();
@@ -248,7 +246,7 @@ public:
         check_batch(input, target);
         auto loss = Halide::Runtime::Buffer<float>::make_scalar();
         auto correct = labels::make_scalar();
-        std::array<void*, 1 + P + 3> args;
+        std::array<void*, 1 + parameter_tensors + 3> args;
         std::size_t a = 0;
         args[a++] = const_cast<halide_buffer_t*>(input.raw_buffer());
         for (const auto& p : params_) args[a++] = const_cast<halide_buffer_t*>(p.raw_buffer());
@@ -294,7 +292,7 @@ private:
             z.fill(0.0f);
             return z;
         };
-        for (int k = 0; k < P; ++k) {
+        for (int k = 0; k < parameter_tensors; ++k) {
             m_[k] = like(params_[k]);
             v_[k] = like(params_[k]);
             next_params_[k] = like(params_[k]);
@@ -309,7 +307,7 @@ private:
     void reset_optimizer() {
         step_ = 0;
         if (state_ready_)
-            for (int k = 0; k < P; ++k) m_[k].fill(0.0f), v_[k].fill(0.0f);
+            for (int k = 0; k < parameter_tensors; ++k) m_[k].fill(0.0f), v_[k].fill(0.0f);
     }
 
     std::vector<parameter_info> infos_;
