@@ -82,9 +82,8 @@ int eval(const options& o) {
     constnet::model<Net> model;
     model.load(o.weights);
     auto test = constnet::to_dataset(constnet::data::load_fashion_mnist(o.data, "t10k"));
-    double loss = 0;
-    auto r = constnet::evaluate_dataset(model, test, 1000, &loss);
-    fmt::print("test loss {:.4f}, test acc {:.4f} ({} of {})\n", loss, double(r.correct) / test.count(), r.correct,
+    auto r = constnet::evaluate_dataset(model, test);
+    fmt::print("test loss {:.4f}, test acc {:.4f} ({} of {})\n", r.loss, double(r.correct) / test.count(), r.correct,
                test.count());
     return 0;
 }

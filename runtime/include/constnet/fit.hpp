@@ -77,9 +77,9 @@ int resume_point(const std::map<std::string, std::string>& meta, const fit_optio
                  const std::filesystem::path& path, std::vector<epoch_record>& history);
 }  // namespace detail
 
-// Loss and accuracy over a whole data set, in batches.
+// Mean loss and correct count over a whole data set, in batches.
 template <const auto& Net>
-batch_result evaluate_dataset(const model<Net>& m, const dataset& d, int batch = 1000, double* mean_loss = nullptr) {
+batch_result evaluate_dataset(const model<Net>& m, const dataset& d, int batch = 1000) {
     double loss = 0;
     long correct = 0;
     const int n = d.count();
@@ -93,7 +93,6 @@ batch_result evaluate_dataset(const model<Net>& m, const dataset& d, int batch =
         loss += double(r.loss) * count;  // r.loss is the batch mean
         correct += r.correct;
     }
-    if (mean_loss) *mean_loss = loss / n;
     return {static_cast<float>(loss / n), static_cast<int>(correct)};
 }
 
@@ -128,7 +127,8 @@ std::vector<epoch_record> fit(model<Net>& m, const dataset& train, const dataset
         rec.epoch = e + 1;
         rec.train_loss = loss_sum / n;
         rec.train_accuracy = double(correct) / n;
-        auto t = evaluate_dataset(m, test, 1000, &rec.test_loss);
+        auto t = evaluate_dataset(m, test);
+        rec.test_loss = t.loss;
         rec.test_accuracy = double(t.correct) / test.count();
         rec.seconds = seconds;
         rec.images_per_second = n / seconds;

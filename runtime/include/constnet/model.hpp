@@ -179,8 +179,7 @@ public:
     buffer forward(const buffer& input) const {
         // The batch is the outermost extent; a buffer of the wrong rank still
         // goes to the generated code, whose check reports what is wrong.
-        const int rank = input.dimensions();
-        buffer out = make_output(rank ? std::max(input.dim(rank - 1).extent(), 1) : 1);
+        buffer out = make_output(std::max(detail::batch_of(input), 1));
         forward(input, out);
         return out;
     }
