@@ -137,8 +137,8 @@ int main(int argc, char** argv) try {
     tr->add_option("--seed", o.seed, "Seed of the initialization and the shuffling");
     tr->add_option("--limit", o.limit, "Train on the first N images only");
     tr->add_option("--out", o.out, "Directory for the weights, plot and checkpoint (default .)");
-    tr->add_option("--checkpoint", o.checkpoint, "Checkpoint file, written after every epoch");
-    tr->add_flag("--resume", o.resume, "Continue from the checkpoint");
+    tr->add_option("--checkpoint", o.checkpoint, "Checkpoint file, written after every epoch and on Ctrl-C");
+    tr->add_flag("--resume", o.resume, "Continue from the checkpoint (an epoch's end or an interrupted batch)");
     tr->add_option("--weights", o.weights, "Where to save the final weights (safetensors)");
     tr->add_option("--plot", o.plot, "Where to draw the training curves (SVG)");
     tr->add_flag("--json", o.json, "Print only a JSON summary at the end");
@@ -154,6 +154,9 @@ int main(int argc, char** argv) try {
 
     const std::string command = app.get_subcommands().front()->get_name();
     return o.recipe == "d2l" ? run<lenet>(command, o) : run<lenet_modern>(command, o);
+} catch (const constnet::interrupted& e) {
+    fmt::print(stderr, "\n{}\n", e.what());
+    return 130;  // the shell's code for a SIGINT exit
 } catch (const std::exception& e) {
     fmt::print(stderr, "error: {}\n", e.what());
     return 1;

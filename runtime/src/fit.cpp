@@ -4,6 +4,12 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <charconv>
+#include <cerrno>
+#include <cmath>
+#include <csignal>
+#include <cstdlib>
+#include <limits>
 #include <fstream>
 #include <random>
 #include <unistd.h>
@@ -57,7 +63,7 @@ std::string history_to_json(std::span<const epoch_record> history) {
     return j.dump();
 }
 
-std::vector<epoch_record> history_from_json(const std::string& text) {
+std::vector<epoch_record> history_from_json(const std::string& text) try {
     std::vector<epoch_record> out;
     const auto j = nlohmann::json::parse(text, nullptr, false);
     if (!j.is_array()) throw error("training history: not a JSON array");
@@ -73,6 +79,8 @@ std::vector<epoch_record> history_from_json(const std::string& text) {
         out.push_back(r);
     }
     return out;
+} catch (const nlohmann::json::exception& e) {
+    throw error(fmt::format("training history: {}", e.what()));
 }
 
 void write_training_plot(const std::filesystem::path& path, std::span<const epoch_record> history,
@@ -155,17 +163,73 @@ void progress_bar::finish() {
     if (tty_) fmt::print(stderr, "\r\033[K");
 }
 
+interrupted::interrupted(const std::filesystem::path& checkpoint_path, int epoch_index, long samples_done,
+                         long epoch_samples)
+    : error(fmt::format("training interrupted in epoch {} after {} of {} samples; checkpoint written to '{}' "
+                        "(resume from it to continue with the next batch)",
+                        epoch_index + 1, samples_done, epoch_samples, checkpoint_path.string())),
+      checkpoint(checkpoint_path), epoch(epoch_index), samples(samples_done) {}
+
 namespace detail {
 
-std::map<std::string, std::string> fit_metadata(const fit_options& o, int epoch, std::span<const epoch_record> history) {
-    return {{"fit.epoch", std::to_string(epoch)},
+namespace {
+volatile std::sig_atomic_t interrupt_flag = 0;
+extern "C" void on_interrupt(int) { interrupt_flag = 1; }
+
+// A count written by fit_metadata: all digits, no sign, no trailing text.
+long parse_count(const std::filesystem::path& path, const std::string& key, const std::string& text) {
+    long v = -1;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec != std::errc() || end != text.data() + text.size() || v < 0)
+        throw error(fmt::format("checkpoint '{}': metadata '{}' is \"{}\", expected a non-negative integer",
+                                path.string(), key, text.substr(0, 40)));
+    return v;
+}
+
+double parse_real(const std::filesystem::path& path, const std::string& key, const std::string& text) {
+    char* end = nullptr;
+    errno = 0;
+    const double v = std::strtod(text.c_str(), &end);
+    if (text.empty() || end != text.c_str() + text.size() || errno != 0 || !std::isfinite(v) || v < 0)
+        throw error(fmt::format("checkpoint '{}': metadata '{}' is \"{}\", expected a non-negative number",
+                                path.string(), key, text.substr(0, 40)));
+    return v;
+}
+}  // namespace
+
+interrupt_guard::interrupt_guard(bool enable) : enabled_(enable) {
+    if (!enabled_) return;
+    interrupt_flag = 0;
+    struct sigaction sa {};
+    sa.sa_handler = &on_interrupt;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESETHAND;  // a second signal ends the process as usual
+    sigaction(SIGINT, &sa, &old_int_);
+    sigaction(SIGTERM, &sa, &old_term_);
+}
+
+interrupt_guard::~interrupt_guard() {
+    if (!enabled_) return;
+    sigaction(SIGINT, &old_int_, nullptr);
+    sigaction(SIGTERM, &old_term_, nullptr);
+}
+
+bool interrupt_guard::requested() const { return enabled_ && interrupt_flag != 0; }
+
+std::map<std::string, std::string> fit_metadata(const fit_options& o, const fit_position& at,
+                                                std::span<const epoch_record> history) {
+    return {{"fit.epoch", std::to_string(at.epoch)},
+            {"fit.samples", std::to_string(at.samples)},
+            {"fit.loss_sum", fmt::format("{:a}", at.loss_sum)},  // hex: a resumed run continues bit-exactly
+            {"fit.correct", std::to_string(at.correct)},
+            {"fit.seconds", fmt::format("{:a}", at.seconds)},
             {"fit.seed", std::to_string(o.seed)},
             {"fit.batch", std::to_string(o.batch)},
             {"fit.history", history_to_json(history)}};
 }
 
-int resume_point(const std::map<std::string, std::string>& meta, const fit_options& o,
-                 const std::filesystem::path& path, std::vector<epoch_record>& history) {
+fit_position resume_point(const std::map<std::string, std::string>& meta, const fit_options& o,
+                          const std::filesystem::path& path, std::vector<epoch_record>& history) {
     auto get = [&](const char* key) {
         auto it = meta.find(key);
         if (it == meta.end()) throw error(fmt::format("checkpoint '{}': no '{}' (not written by fit?)", path.string(), key));
@@ -174,9 +238,34 @@ int resume_point(const std::map<std::string, std::string>& meta, const fit_optio
     if (get("fit.seed") != std::to_string(o.seed) || get("fit.batch") != std::to_string(o.batch))
         throw error(fmt::format("checkpoint '{}': written with seed {} and batch {}, but this run has seed {} and batch {}; "
                                 "resume with the same ones",
-                                path.string(), get("fit.seed"), get("fit.batch"), o.seed, o.batch));
-    history = history_from_json(get("fit.history"));
-    return std::stoi(get("fit.epoch"));
+                                path.string(), get("fit.seed").substr(0, 40), get("fit.batch").substr(0, 40), o.seed,
+                                o.batch));
+    fit_position at;
+    const long epoch = parse_count(path, "fit.epoch", get("fit.epoch"));
+    at.samples = parse_count(path, "fit.samples", get("fit.samples"));
+    at.loss_sum = parse_real(path, "fit.loss_sum", get("fit.loss_sum"));
+    at.correct = parse_count(path, "fit.correct", get("fit.correct"));
+    at.seconds = parse_real(path, "fit.seconds", get("fit.seconds"));
+    if (epoch > std::numeric_limits<int>::max() - 1)
+        throw error(fmt::format("checkpoint '{}': metadata 'fit.epoch' is {}, too large", path.string(), epoch));
+    at.epoch = static_cast<int>(epoch);
+    if (at.correct > at.samples)
+        throw error(fmt::format("checkpoint '{}': {} correct of {} samples, expected at most as many correct as samples",
+                                path.string(), at.correct, at.samples));
+    try {
+        history = history_from_json(get("fit.history"));
+    } catch (const std::exception& e) {
+        throw error(fmt::format("checkpoint '{}': metadata 'fit.history' is not a training history ({})", path.string(),
+                                e.what()));
+    }
+    if (history.size() != static_cast<std::size_t>(at.epoch))
+        throw error(fmt::format("checkpoint '{}': {} epochs done but {} in the history, expected one record per epoch",
+                                path.string(), at.epoch, history.size()));
+    for (std::size_t k = 0; k < history.size(); ++k)
+        if (history[k].epoch != static_cast<int>(k + 1))
+            throw error(fmt::format("checkpoint '{}': history record {} is for epoch {}, expected {}", path.string(), k,
+                                    history[k].epoch, k + 1));
+    return at;
 }
 
 }  // namespace detail

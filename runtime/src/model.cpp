@@ -3,6 +3,7 @@
 #include <constnet/model.hpp>
 #include <constnet/safetensors.hpp>
 
+#include <charconv>
 #include <cmath>
 #include <cstring>
 #include <numbers>
@@ -201,7 +202,8 @@ void save_checkpoint(const std::filesystem::path& path, std::string_view network
 
 std::map<std::string, std::string> load_checkpoint(const std::filesystem::path& path, std::string_view network,
                                                    std::span<const parameter_info> infos, std::span<buffer> params,
-                                                   std::span<buffer> m, std::span<buffer> v, long& step) {
+                                                   std::span<buffer> m, std::span<buffer> v, long& step,
+                                                   const metadata_check& accept) {
     safetensors::file f = safetensors::read(path);
     auto expected = parameter_names(infos);
     for (const auto& e : parameter_names(infos, "optimizer.m.")) expected.push_back(e);
@@ -212,12 +214,14 @@ std::map<std::string, std::string> load_checkpoint(const std::filesystem::path& 
         throw error(fmt::format("checkpoint '{}': written for network '{}', expected '{}'", path.string(),
                                 it == f.metadata.end() ? "(none)" : it->second, network));
     long saved_step = -1;
-    try {
-        saved_step = std::stol(f.metadata.at("constnet.optimizer_step"));
-    } catch (const std::exception&) {
+    if (const auto s = f.metadata.find("constnet.optimizer_step"); s != f.metadata.end()) {
+        const auto& text = s->second;
+        const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), saved_step);
+        if (ec != std::errc() || end != text.data() + text.size()) saved_step = -1;
     }
     if (saved_step < 0)
         throw error(fmt::format("checkpoint '{}': metadata 'constnet.optimizer_step' is missing or not a count", path.string()));
+    if (accept) accept(f.metadata);
     for (std::size_t k = 0; k < infos.size(); ++k) {
         copy_in(f, infos[k].name(), params[k]);
         copy_in(f, "optimizer.m." + infos[k].name(), m[k]);

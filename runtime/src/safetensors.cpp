@@ -13,6 +13,7 @@
 #include <fstream>
 #include <limits>
 #include <optional>
+#include <set>
 #include <string_view>
 #include <system_error>
 #include <tuple>
@@ -131,6 +132,46 @@ entry parse_entry(const fs::path& path, const std::string& name, const nlohmann:
     return e;
 }
 
+// The JSON reason of a parse error, without nlohmann's prefix and without
+// the "last read" excerpt (raw file bytes, possibly not UTF-8).
+std::string parse_reason(const nlohmann::json::parse_error& e) {
+    std::string_view what = e.what();
+    if (const auto colon = what.find(": "); colon != std::string_view::npos) what.remove_prefix(colon + 2);
+    if (const auto last = what.find("; last read"); last != std::string_view::npos) {
+        std::string_view tail = what.substr(last);
+        const auto expected = tail.find("; expected");
+        what = what.substr(0, last);
+        if (expected != std::string_view::npos) return fmt::format("{}{}", what, tail.substr(expected));
+    }
+    return std::string(what);
+}
+
+// Parses the header, refusing duplicate keys at any level: JSON parsers differ
+// in which duplicate they keep, so a file with two "0.weight" entries (or two
+// "shape" fields) has no single meaning.
+nlohmann::json parse_header(const fs::path& path, const std::string& text) {
+    std::vector<std::set<std::string>> keys;  // the keys seen in each open object
+    std::optional<std::string> duplicate;
+    const auto check = [&](int, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+        using ev = nlohmann::json::parse_event_t;
+        if (event == ev::object_start) keys.emplace_back();
+        else if (event == ev::object_end) keys.pop_back();
+        else if (event == ev::key && !duplicate) {
+            if (auto key = parsed.get<std::string>(); !keys.back().insert(key).second) duplicate = std::move(key);
+        }
+        return true;
+    };
+    nlohmann::json header;
+    try {
+        header = nlohmann::json::parse(text, check);
+    } catch (const nlohmann::json::parse_error& e) {
+        fail_read(path, "header is not valid JSON: {} (at byte {} of {})", parse_reason(e), e.byte, text.size());
+    }
+    if (duplicate)
+        fail_read(path, "header has the key \"{}\" twice in one object, expected unique names", *duplicate);
+    return header;
+}
+
 }  // namespace
 
 file read(const fs::path& path) {
@@ -165,12 +206,7 @@ file read(const fs::path& path) {
 
     std::string text(header_len, '\0');
     read_exact(text.data(), header_len, "the header");
-    nlohmann::json header;
-    try {
-        header = nlohmann::json::parse(text);
-    } catch (const nlohmann::json::parse_error& e) {
-        fail_read(path, "header is not valid JSON (error at byte {} of {})", e.byte, header_len);
-    }
+    const nlohmann::json header = parse_header(path, text);
     if (!header.is_object()) fail_read(path, "header is {}, expected a JSON object", a_type(header));
 
     file out;

@@ -5,10 +5,12 @@
 #include "lenet_net.constnet.hpp"
 
 #include <constnet/fit.hpp>
+#include <constnet/safetensors.hpp>
 
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 
@@ -77,6 +79,89 @@ TEST_CASE("resuming from a checkpoint gives the uninterrupted run's result", "[a
     o.seed = 6;
     Model d;
     REQUIRE_THROWS_WITH(constnet::fit(d, data().train, data().test, o), Contains("seed 5") && Contains("seed 6"));
+}
+
+TEST_CASE("SIGINT saves a checkpoint at a batch boundary and resume continues from that batch", "[aot][fit]") {
+    fs::remove(temp("full.ckpt"));
+    fs::remove(temp("cut.ckpt"));
+    Model a;
+    a.init(5);
+    const auto full = constnet::fit(a, data().train, data().test, options(2, temp("full.ckpt")));
+
+    struct sigaction before {};
+    sigaction(SIGINT, nullptr, &before);
+    Model b;
+    b.init(5);
+    auto o = options(2, temp("cut.ckpt"));
+    long steps_seen = 0;
+    o.on_batch = [&](int epoch, long samples) {
+        ++steps_seen;
+        if (epoch == 1 && samples == 768) std::raise(SIGINT);  // as Ctrl-C in the second epoch's fourth batch
+    };
+    try {
+        constnet::fit(b, data().train, data().test, o);
+        FAIL("fit returned although SIGINT arrived");
+    } catch (const constnet::interrupted& e) {
+        CHECK(e.epoch == 1);
+        CHECK(e.samples == 768);
+        CHECK(e.checkpoint == temp("cut.ckpt"));
+        CHECK_THAT(e.what(), Contains("epoch 2 after 768 of 2048 samples") && Contains("cut.ckpt"));
+    }
+    CHECK(steps_seen == 8 + 3);  // stopped right after the step during which the signal came
+    CHECK(b.optimizer_steps() == 8 + 3);
+    struct sigaction after {};
+    sigaction(SIGINT, nullptr, &after);
+    CHECK(after.sa_handler == before.sa_handler);  // fit put the previous handler back
+
+    Model c;  // a new process resuming
+    o.on_batch = nullptr;
+    o.resume = true;
+    const auto rest = constnet::fit(c, data().train, data().test, o);
+    REQUIRE(rest.size() == 2);
+    for (int k = 0; k < Model::parameter_tensors; ++k) CHECK(all(a.parameter(k)) == all(c.parameter(k)));
+    CHECK(c.optimizer_steps() == a.optimizer_steps());
+    for (int e = 0; e < 2; ++e) {  // the running sums of the cut epoch were carried over exactly
+        CHECK(rest[e].train_loss == full[e].train_loss);
+        CHECK(rest[e].train_accuracy == full[e].train_accuracy);
+        CHECK(rest[e].test_accuracy == full[e].test_accuracy);
+    }
+}
+
+TEST_CASE("a checkpoint whose training metadata is damaged is refused", "[aot][fit]") {
+    fs::remove(temp("meta.ckpt"));
+    Model a;
+    a.init(5);
+    constnet::fit(a, data().train, data().test, options(1, temp("meta.ckpt")));
+    const auto good = constnet::safetensors::read(temp("meta.ckpt"));
+    struct bad {
+        const char *key, *value, *message;
+    };
+    const bad cases[] = {
+        {"fit.epoch", "1x", "metadata 'fit.epoch' is \"1x\", expected a non-negative integer"},
+        {"fit.epoch", "-1", "metadata 'fit.epoch' is \"-1\""},
+        {"fit.epoch", "2", "2 epochs done but 1 in the history"},
+        {"fit.samples", "", "metadata 'fit.samples' is \"\""},
+        {"fit.loss_sum", "nan", "metadata 'fit.loss_sum' is \"nan\", expected a non-negative number"},
+        {"fit.correct", "99999", "99999 correct of 0 samples"},
+        {"fit.history", "{\"epoch\": 1}", "metadata 'fit.history' is not a training history"},
+        {"fit.history", "[{\"epoch\": \"one\"}]", "metadata 'fit.history' is not a training history"},
+        {"fit.history", "[]", "1 epochs done but 0 in the history"},
+    };
+    for (const auto& c : cases) {
+        auto f = good;
+        f.metadata[c.key] = c.value;
+        constnet::safetensors::write(temp("meta_bad.ckpt"), f);
+        Model m;
+        m.init(7);
+        const auto before = all(m.parameter(0));
+        auto o = options(2, temp("meta_bad.ckpt"));
+        o.resume = true;
+        INFO(c.key << " = " << c.value);
+        REQUIRE_THROWS_WITH(constnet::fit(m, data().train, data().test, o),
+                            Contains(temp("meta_bad.ckpt").string()) && Contains(c.message));
+        CHECK(all(m.parameter(0)) == before);  // nothing was loaded
+        CHECK(m.optimizer_steps() == 0);
+    }
 }
 
 TEST_CASE("the modern recipe learns: ReLU, max pooling, Adam", "[aot][fit]") {

@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include <signal.h>
+
 namespace constnet {
 
 // Images as floats in [0, 1] (d2l's ToTensor), (W, H, 1, N), and their labels.
@@ -65,16 +67,55 @@ struct fit_options {
     int batch = 256;
     optimizer opt = sgd(0.9f);
     std::uint64_t seed = 0;
-    std::filesystem::path checkpoint;  // written after every epoch when set
-    bool resume = false;               // continue from `checkpoint`
+    std::filesystem::path checkpoint;  // written after every epoch, and on SIGINT/SIGTERM, when set
+    bool resume = false;               // continue from `checkpoint` (an epoch's end or an interrupted batch)
     bool progress = true;
+    // Called after every train step with the 0-based epoch and the samples of
+    // it done so far (for progress reporting of one's own).
+    std::function<void(int epoch, long samples)> on_batch;
+};
+
+// Thrown by fit() when SIGINT or SIGTERM arrived during training: the step in
+// progress was finished, the checkpoint written, and fit(resume = true)
+// continues from that very batch.
+class interrupted : public error {
+public:
+    interrupted(const std::filesystem::path& checkpoint, int epoch, long samples, long epoch_samples);
+    std::filesystem::path checkpoint;
+    int epoch;     // 0-based epoch that was interrupted
+    long samples;  // samples of it already trained on
 };
 
 namespace detail {
-std::map<std::string, std::string> fit_metadata(const fit_options& o, int epoch, std::span<const epoch_record> history);
-// Checks a checkpoint's metadata matches the run; returns the epochs done and the history so far.
-int resume_point(const std::map<std::string, std::string>& meta, const fit_options& o,
-                 const std::filesystem::path& path, std::vector<epoch_record>& history);
+// Where a run stands: the epochs done and how far into the next one.
+struct fit_position {
+    int epoch = 0;       // completed epochs
+    long samples = 0;    // samples of the next epoch already trained on (0 at an epoch boundary)
+    double loss_sum = 0; // that partial epoch's running sums and time
+    long correct = 0;
+    double seconds = 0;
+};
+std::map<std::string, std::string> fit_metadata(const fit_options& o, const fit_position& at,
+                                                std::span<const epoch_record> history);
+// Checks a checkpoint's metadata fits the run; returns the position and the history so far.
+fit_position resume_point(const std::map<std::string, std::string>& meta, const fit_options& o,
+                          const std::filesystem::path& path, std::vector<epoch_record>& history);
+
+// While alive (and enabled), SIGINT and SIGTERM set a flag instead of ending
+// the process; a second signal ends it as usual. The previous handlers come
+// back on destruction.
+class interrupt_guard {
+public:
+    explicit interrupt_guard(bool enable);
+    ~interrupt_guard();
+    interrupt_guard(const interrupt_guard&) = delete;
+    interrupt_guard& operator=(const interrupt_guard&) = delete;
+    bool requested() const;
+
+private:
+    bool enabled_;
+    struct sigaction old_int_, old_term_;
+};
 }  // namespace detail
 
 // Mean loss and correct count over a whole data set, in batches.
@@ -96,44 +137,60 @@ batch_result evaluate_dataset(const model<Net>& m, const dataset& d, int batch =
     return {static_cast<float>(loss / n), static_cast<int>(correct)};
 }
 
+// Trains for o.epochs epochs (d2l's train_ch6), calling on_epoch after each.
+// Returns the whole history, including epochs done before a resume. With a
+// checkpoint path, SIGINT/SIGTERM stop training at the next batch boundary:
+// the checkpoint is written and `interrupted` thrown.
 template <const auto& Net>
 std::vector<epoch_record> fit(model<Net>& m, const dataset& train, const dataset& test, const fit_options& o,
                               const std::function<void(const epoch_record&)>& on_epoch = {}) {
     std::vector<epoch_record> history;
-    int start_epoch = 0;
-    if (o.resume) start_epoch = detail::resume_point(m.load_checkpoint(o.checkpoint), o, o.checkpoint, history);
+    detail::fit_position at;
+    if (o.resume)  // the metadata is checked before anything is loaded: a refused checkpoint changes nothing
+        m.load_checkpoint(o.checkpoint, [&](const auto& meta) { at = detail::resume_point(meta, o, o.checkpoint, history); });
+    const detail::interrupt_guard interrupt(!o.checkpoint.empty());
     const int n = train.count();
     buffer xb = model<Net>::make_input(o.batch);
     labels yb(o.batch);
-    for (int e = start_epoch; e < o.epochs; ++e) {
+    for (int e = at.epoch; e < o.epochs; ++e) {
         const auto order = epoch_order(n, o.seed, e);
         const auto t0 = std::chrono::steady_clock::now();
-        double loss_sum = 0;
-        long correct = 0;
+        const auto elapsed = [&] {
+            return at.seconds + std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        };
         progress_bar bar(fmt::format("epoch {}/{}", e + 1, o.epochs), o.progress ? n : 0);
-        for (int start = 0; start < n; start += o.batch) {
-            const int count = std::min(o.batch, n - start);
+        for (long start = at.samples; start < n; start += o.batch) {
+            const int count = static_cast<int>(std::min<long>(o.batch, n - start));
             buffer x = count == o.batch ? xb : xb.cropped(xb.dimensions() - 1, 0, count);
             labels y = count == o.batch ? yb : yb.cropped(0, 0, count);
             gather_batch(train, std::span(order).subspan(start, count), x, y);
             auto r = m.train_step(x, y, o.opt);
-            loss_sum += double(r.loss) * count;
-            correct += r.correct;
-            if (o.progress) bar.update(start + count, loss_sum / (start + count));
+            at.loss_sum += double(r.loss) * count;
+            at.correct += r.correct;
+            if (o.progress) bar.update(start + count, at.loss_sum / (start + count));
+            if (o.on_batch) o.on_batch(e, start + count);
+            if (interrupt.requested()) {
+                if (o.progress) bar.finish();
+                at.epoch = e;
+                at.samples = start + count;
+                at.seconds = elapsed();
+                m.save_checkpoint(o.checkpoint, detail::fit_metadata(o, at, history));
+                throw interrupted(o.checkpoint, e, at.samples, n);
+            }
         }
         if (o.progress) bar.finish();
-        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         epoch_record rec;
         rec.epoch = e + 1;
-        rec.train_loss = loss_sum / n;
-        rec.train_accuracy = double(correct) / n;
+        rec.seconds = elapsed();
+        rec.train_loss = at.loss_sum / n;
+        rec.train_accuracy = double(at.correct) / n;
+        rec.images_per_second = n / rec.seconds;
         auto t = evaluate_dataset(m, test);
         rec.test_loss = t.loss;
         rec.test_accuracy = double(t.correct) / test.count();
-        rec.seconds = seconds;
-        rec.images_per_second = n / seconds;
         history.push_back(rec);
-        if (!o.checkpoint.empty()) m.save_checkpoint(o.checkpoint, detail::fit_metadata(o, e + 1, history));
+        at = {e + 1, 0, 0.0, 0, 0.0};
+        if (!o.checkpoint.empty()) m.save_checkpoint(o.checkpoint, detail::fit_metadata(o, at, history));
         if (on_epoch) on_epoch(rec);
     }
     return history;

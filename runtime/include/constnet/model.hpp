@@ -24,6 +24,7 @@
 #include <array>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <span>
 #include <string>
@@ -112,10 +113,13 @@ void save_parameters(const std::filesystem::path& path, std::string_view network
 void save_checkpoint(const std::filesystem::path& path, std::string_view network, std::span<const parameter_info> infos,
                      std::span<const buffer> params, std::span<const buffer> m, std::span<const buffer> v, long step,
                      std::map<std::string, std::string> metadata);
-// Loads into the spans (all allocated) only if the whole file is valid; returns its metadata.
+// Loads into the spans (all allocated) only if the whole file is valid and
+// `accept` (when given) returns without throwing on its metadata; returns the metadata.
+using metadata_check = std::function<void(const std::map<std::string, std::string>&)>;
 std::map<std::string, std::string> load_checkpoint(const std::filesystem::path& path, std::string_view network,
                                                    std::span<const parameter_info> infos, std::span<buffer> params,
-                                                   std::span<buffer> m, std::span<buffer> v, long& step);
+                                                   std::span<buffer> m, std::span<buffer> v, long& step,
+                                                   const metadata_check& accept = {});
 }  // namespace detail
 
 template <class Binding, bool = Binding::has_training>
@@ -264,11 +268,13 @@ public:
         if (!state_ready_) allocate_state();
         detail::save_checkpoint(path, name(), infos_, params_, m_, v_, step_, std::move(metadata));
     }
-    std::map<std::string, std::string> load_checkpoint(const std::filesystem::path& path)
+    // `accept` may inspect the metadata first and throw to refuse the file; nothing changes then.
+    std::map<std::string, std::string> load_checkpoint(const std::filesystem::path& path,
+                                                       const detail::metadata_check& accept = {})
         requires has_training
     {
         if (!state_ready_) allocate_state();
-        return detail::load_checkpoint(path, name(), infos_, params_, m_, v_, step_);
+        return detail::load_checkpoint(path, name(), infos_, params_, m_, v_, step_, accept);
     }
 
     long optimizer_steps() const { return step_; }
