@@ -207,6 +207,17 @@ int largest_divisor_at_most(int value, int limit) {
     return 1;
 }
 
+// The padded input of one image, materialized per image inside the parallel
+// loop over the batch: on the stack of the thread that computes the image
+// when it fits Halide 14's stack limit (16 KiB per Func; beyond it Halide
+// takes even a Stack allocation from halide_malloc).
+void schedule_padded(Func root, Func padded, const layer_desc& d, const machine& m) {
+    padded.compute_at(root, n).vectorize(x, m.vec, TailStrategy::GuardWithIf);
+    constexpr long stack_limit = 16 * 1024;
+    const long bytes = 4L * (d.in.w() + d.pad_left + d.pad_right + m.vec) * (d.in.h() + d.pad_top + d.pad_bottom) * d.in.c();
+    if (bytes <= stack_limit) padded.store_in(MemoryType::Stack);
+}
+
 // conv2d: output tiles of xv (one vector) x ty rows x tk channels held in
 // registers while the reduction runs over (kx, ky, c_in); each input vector
 // is reused for tk channels and each broadcast weight for ty rows. Bias and
@@ -230,13 +241,15 @@ void schedule_conv2d(Func root, node_funcs f, const layer_desc& d, const machine
     const auto r = f.acc.rvars();  // kx, ky, c_in: reduction outside the register tile
     f.acc.update().reorder(x, y, c, r[0], r[1], r[2], n)
         .vectorize(x).unroll(y).unroll(c);
-    f.padded.compute_at(root, n).vectorize(x, m.vec, TailStrategy::GuardWithIf);
+    schedule_padded(root, f.padded, d, m);
 }
 
 void schedule_pool(Func root, node_funcs f, const layer_desc& d, const machine& m) {
     const int xv = vector_width(d.out.w(), m);
     root.vectorize(x, xv).parallel(y).parallel(n);
-    f.padded.compute_at(root, n).vectorize(x, m.vec, TailStrategy::GuardWithIf);
+    // Without padding, the windows read the input itself: nothing to materialize.
+    if (d.pad_left == 0 && d.pad_right == 0 && d.pad_top == 0 && d.pad_bottom == 0) f.padded.compute_inline();
+    else schedule_padded(root, f.padded, d, m);
 }
 
 // dense: per sample, tiles of two vectors of outputs accumulate in registers

@@ -1,5 +1,5 @@
-// The non-template half of constnet::model: error translation, parameter
-// naming, initialization and weights I/O.
+// The non-template half of constnet::model: parameter naming, initialization
+// and weights I/O (calling generated code is in halide_hooks.cpp).
 #include <constnet/model.hpp>
 #include <constnet/safetensors.hpp>
 
@@ -22,29 +22,6 @@ long parameter_info::size() const {
 }
 
 namespace detail {
-
-namespace {
-thread_local std::string halide_message;
-
-extern "C" void constnet_halide_error(void*, const char* msg) {
-    halide_message = msg ? msg : "";
-    while (!halide_message.empty() && (halide_message.back() == '\n' || halide_message.back() == ' '))
-        halide_message.pop_back();
-}
-}  // namespace
-
-void install_halide_error_handler() { halide_set_error_handler(&constnet_halide_error); }
-
-void call(std::string_view network, std::string_view function, int (*fn)(void**), void** args,
-          const tensor_shape& expected_input, const halide_buffer_t* input) {
-    halide_message.clear();
-    const int status = fn(args);
-    if (status == 0) return;
-    std::string got = input && input->host ? format_extents(*input) : std::string("a buffer without data");
-    throw error(fmt::format("{}.{} failed: expected an input of N x {}, got {}. Halide: {} (error {})", network,
-                            function, format_shape(expected_input), got,
-                            halide_message.empty() ? "no message" : halide_message, status));
-}
 
 int batch_of(const buffer& input) {
     const int rank = input.dimensions();

@@ -1,0 +1,91 @@
+// Several threads calling forward() on one model at once get what serial
+// calls get, bit for bit (run under ThreadSanitizer by the sanitizer build,
+// see tests/CMakeLists.txt and .ci/run); errors in one thread do not disturb
+// the others.
+#include "lenet_net.constnet.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <random>
+#include <span>
+#include <thread>
+#include <vector>
+
+namespace {
+using Model = constnet::model<lenet>;
+
+constnet::buffer random_input(int batch, unsigned seed) {
+    auto x = Model::make_input(batch);
+    std::mt19937 rng(seed);
+    std::uniform_real_distribution<float> u(0.0f, 1.0f);
+    for (float& v : std::span(x.data(), x.number_of_elements())) v = u(rng);
+    return x;
+}
+bool same(const constnet::buffer& a, const constnet::buffer& b) {
+    return a.number_of_elements() == b.number_of_elements() &&
+           std::equal(a.data(), a.data() + a.number_of_elements(), b.data());
+}
+}  // namespace
+
+TEST_CASE("concurrent forward calls on one model equal serial calls", "[aot][concurrency]") {
+    Model model;
+    model.init(3);
+    const int batches[] = {1, 3, 17, 64, 2, 256};
+    std::vector<constnet::buffer> inputs, expected;
+    for (int k = 0; k < 6; ++k) {
+        inputs.push_back(random_input(batches[k], 100 + k));
+        expected.push_back(model.forward(inputs.back()));
+    }
+    constexpr int threads = 4, rounds = 12;
+    std::atomic<int> mismatches{0}, calls{0}, errors_seen{0};
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t)
+        pool.emplace_back([&, t] {
+            auto out = Model::make_output(256);
+            for (int r = 0; r < rounds; ++r) {
+                const int k = (t + r) % 6;
+                if (r % 2 == 0) {  // the allocating form
+                    if (!same(model.forward(inputs[k]), expected[k])) ++mismatches;
+                } else {  // into a buffer of the thread's own
+                    auto o = out.cropped(1, 0, batches[k]);
+                    model.forward(inputs[k], o);
+                    if (!same(o.copy(), expected[k])) ++mismatches;
+                }
+                if (t == 0 && r % 3 == 0) {  // a wrong call in one thread meanwhile
+                    try {
+                        model.forward(constnet::make_nchw(2, 1, 27, 28));
+                    } catch (const constnet::error&) {
+                        ++errors_seen;
+                    }
+                }
+                ++calls;
+            }
+        });
+    for (auto& th : pool) th.join();
+    CHECK(calls == threads * rounds);
+    CHECK(mismatches == 0);
+    CHECK(errors_seen == (rounds + 2) / 3);
+}
+
+TEST_CASE("separate models train concurrently as they train alone", "[aot][concurrency]") {
+    // Each model is used by one thread at a time (train_step changes it);
+    // different models share nothing but the read-only generated code.
+    const auto x = random_input(32, 7);
+    constnet::labels y(32);
+    for (int k = 0; k < 32; ++k) y(k) = k % 10;
+    auto run = [&](Model& m) {
+        m.init(11);
+        for (int s = 0; s < 5; ++s) m.train_step(x, y, constnet::sgd(0.5f));
+    };
+    Model alone;
+    run(alone);
+    Model a, b;
+    std::thread ta([&] { run(a); }), tb([&] { run(b); });
+    ta.join();
+    tb.join();
+    for (int k = 0; k < Model::parameter_tensors; ++k) {
+        CHECK(same(a.parameter(k), alone.parameter(k)));
+        CHECK(same(b.parameter(k), alone.parameter(k)));
+    }
+}
