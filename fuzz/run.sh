@@ -20,6 +20,7 @@ while (($#)); do
 done
 ((${#targets[@]})) || targets=(safetensors idx checkpoint)
 
+.ci/install-deps
 build=${FUZZ_BUILD_DIR:-build-fuzz}
 CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCONSTNET_FUZZ=ON \
   -DCONSTNET_BUILD_TESTS=OFF -DCONSTNET_BUILD_EXAMPLES=OFF >/dev/null

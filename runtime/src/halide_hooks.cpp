@@ -63,7 +63,8 @@ int class_of(std::size_t n) {
     while (class_size(c) < n) ++c;
     return c;
 }
-std::size_t block_bytes(int c) { return class_size(c) + alignment + tail_pad; }
+// aligned_alloc wants a multiple of the alignment (C11; ASan checks it).
+std::size_t block_bytes(int c) { return (class_size(c) + alignment + tail_pad + alignment - 1) & ~(alignment - 1); }
 
 std::atomic<long> halide_allocations{0}, system_allocations{0};
 std::atomic<std::size_t> total_cached{0};

@@ -134,9 +134,11 @@ entry parse_entry(const fs::path& path, const std::string& name, const nlohmann:
 
 // The JSON reason of a parse error, without nlohmann's prefix and without
 // the "last read" excerpt (raw file bytes, possibly not UTF-8).
-std::string parse_reason(const nlohmann::json::parse_error& e) {
-    std::string_view what = e.what();
-    if (const auto colon = what.find(": "); colon != std::string_view::npos) what.remove_prefix(colon + 2);
+std::string parse_reason(const nlohmann::json::exception& e) {
+    std::string_view what = e.what();  // "[json.exception.<kind>.<id>] [parse error at line 1, column 4: ]reason"
+    if (const auto id = what.find("] "); id != std::string_view::npos) what.remove_prefix(id + 2);
+    if (what.starts_with("parse error"))
+        if (const auto colon = what.find(": "); colon != std::string_view::npos) what.remove_prefix(colon + 2);
     if (const auto last = what.find("; last read"); last != std::string_view::npos) {
         std::string_view tail = what.substr(last);
         const auto expected = tail.find("; expected");
@@ -166,6 +168,8 @@ nlohmann::json parse_header(const fs::path& path, const std::string& text) {
         header = nlohmann::json::parse(text, check);
     } catch (const nlohmann::json::parse_error& e) {
         fail_read(path, "header is not valid JSON: {} (at byte {} of {})", parse_reason(e), e.byte, text.size());
+    } catch (const nlohmann::json::exception& e) {  // e.g. out_of_range for a number beyond double (found by fuzzing)
+        fail_read(path, "header is not valid JSON: {}", parse_reason(e));
     }
     if (duplicate)
         fail_read(path, "header has the key \"{}\" twice in one object, expected unique names", *duplicate);

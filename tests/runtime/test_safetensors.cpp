@@ -234,6 +234,8 @@ TEST_CASE("safetensors reader rejects corrupt files with a precise message", "[r
          "header is not valid JSON: syntax error while parsing object key - invalid string: ill-formed UTF-8 byte"},
         {"non_utf8_metadata", raw_file("{\"__metadata__\":{\"k\":\"\xC3\x28\"}}", ""),
          "ill-formed UTF-8 byte"},
+        {"number_overflow", raw_file(one(R"({"dtype":"F32","shape":[1e400],"data_offsets":[0,8]})"), w8),
+         "header is not valid JSON: number overflow parsing '1e400'"},
         {"metadata_number", raw_file(R"({"__metadata__":{"epochs":10}})", ""),
          "metadata value for 'epochs' is a number (10), expected a string"},
         {"metadata_not_object", raw_file(R"({"__metadata__":"pt"})", ""),

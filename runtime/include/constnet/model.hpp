@@ -9,9 +9,19 @@
 // PyTorch nn.Sequential ("0.weight" [6, 1, 5, 5], "0.bias" [6], ...), so
 // weights saved by PyTorch as safetensors load unchanged, and back.
 //
-// Thread safety: forward() only reads the parameters, so several threads may
-// call forward() on one model at once; init/load/parameter writes must not
-// run concurrently with anything else on the same model.
+// Thread safety:
+// - const member functions (forward, evaluate, save, parameter reads) only
+//   read the model: any number of threads may call them on one model at once,
+//   each with its own input and output buffers (tests/aot/test_concurrency.cpp,
+//   also run under ThreadSanitizer);
+// - init, load, load_checkpoint, save_checkpoint, train_step and writes
+//   through parameter() change the model: nothing else may run on that model
+//   meanwhile;
+// - separate models share nothing mutable; the generated code, the Halide
+//   thread pool and constnet's allocator (per-thread caches) are shared and
+//   safe to use from any thread. A Halide error message is kept per thread.
+// Memory: forward(input, output) allocates nothing after warm-up (see
+// constnet/memory.hpp).
 #pragma once
 
 #include <HalideRuntime.h>
