@@ -8,6 +8,7 @@
 // Both are installed before main (and again, idempotently, by every model),
 // so no block from another allocator ever reaches our free.
 #include <constnet/memory.hpp>
+#include <constnet/threads.hpp>
 #include <constnet/model.hpp>
 
 #include <HalideRuntime.h>
@@ -130,6 +131,11 @@ const bool installed_at_startup = (install(), true);
 
 memory_stats halide_memory_stats() {
     return {halide_allocations.load(), system_allocations.load(), total_cached.load()};
+}
+
+int set_num_threads(int threads) {
+    if (threads < 1) throw error(fmt::format("set_num_threads: expected at least 1 thread, got {}", threads));
+    return halide_set_num_threads(threads);
 }
 
 namespace detail {

@@ -1,0 +1,20 @@
+// The single layers of the benchmark suite (issue 3's cases), each a network
+// of its own; LeNet comes from examples/lenet.hpp.
+#pragma once
+
+#include <constnet/dsl.hpp>
+
+namespace bench {
+namespace cn = constnet::dsl;
+
+inline constexpr auto lenet_conv1 = cn::input<1, 28, 28> | cn::conv2d<6, 5>(cn::padding<2>);
+inline constexpr auto lenet_conv2 = cn::input<6, 14, 14> | cn::conv2d<16, 5>;
+inline constexpr auto conv3x3_64 = cn::input<64, 56, 56> | cn::conv2d<64, 3>(cn::padding<1>);
+inline constexpr auto conv3x3_128 = cn::input<128, 28, 28> | cn::conv2d<128, 3>(cn::padding<1>);
+inline constexpr auto conv3x3_256 = cn::input<256, 14, 14> | cn::conv2d<256, 3>(cn::padding<1>);
+inline constexpr auto conv3x3_512 = cn::input<512, 7, 7> | cn::conv2d<512, 3>(cn::padding<1>);
+inline constexpr auto conv1x1_256_64 = cn::input<256, 56, 56> | cn::conv2d<64, 1>;
+inline constexpr auto max_pool_3s2p1 = cn::input<64, 112, 112> | cn::max_pool<3>(cn::stride<2>, cn::padding<1>);
+inline constexpr auto avg_pool_2s2 = cn::input<64, 112, 112> | cn::avg_pool<2>(cn::stride<2>);
+
+}  // namespace bench

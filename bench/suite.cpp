@@ -1,0 +1,203 @@
+// constnet's benchmark suite: every case runs constnet's generated code and
+// oneDNN (plain NCHW, and oneDNN's preferred blocked layouts with reorders
+// outside the timed call) side by side, same shapes, same weights, same
+// thread count, after checking that they compute the same thing. PyTorch's
+// figures for the same cases come from bench/run_suite.py, which runs this
+// program and merges them into one table.
+//
+//   constnet_bench [--threads 1,2] [--filter TEXT] [--min-time SECONDS] [--json FILE]
+#include "lenet_net.constnet.hpp"
+#include "bench_avg_pool_2s2.constnet.hpp"
+#include "bench_conv1x1_256_64.constnet.hpp"
+#include "bench_conv3x3_128.constnet.hpp"
+#include "bench_conv3x3_256.constnet.hpp"
+#include "bench_conv3x3_512.constnet.hpp"
+#include "bench_conv3x3_64.constnet.hpp"
+#include "bench_lenet_conv1.constnet.hpp"
+#include "bench_lenet_conv2.constnet.hpp"
+#include "bench_max_pool_3s2p1.constnet.hpp"
+#include "onednn.hpp"
+#include "peak.hpp"
+
+#include <constnet/threads.hpp>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <functional>
+#include <random>
+
+namespace {
+
+struct timing {
+    double min_s = 0, median_s = 0;
+    int reps = 0;
+};
+
+// Warm-up, then repetitions until `min_time` has passed (at least 5, at most 10000).
+timing measure(const std::function<void()>& f, double min_time) {
+    for (int k = 0; k < 3; ++k) f();
+    std::vector<double> t;
+    double total = 0;
+    while ((total < min_time || t.size() < 5) && t.size() < 10000) {
+        const auto t0 = std::chrono::steady_clock::now();
+        f();
+        const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        t.push_back(s);
+        total += s;
+    }
+    std::sort(t.begin(), t.end());
+    return {t.front(), t[t.size() / 2], static_cast<int>(t.size())};
+}
+
+struct result {
+    std::string name, impl, kernels;
+    int batch = 0, threads = 0;
+    double flops = 0;  // per call
+    timing time;
+};
+
+void randomize(constnet::buffer& b, unsigned seed) {
+    std::mt19937 rng(seed);
+    std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+    std::generate_n(b.data(), b.number_of_elements(), [&] { return u(rng); });
+}
+
+// Largest |a - b| relative to the largest |b|.
+double relative_difference(const constnet::buffer& a, const std::vector<float>& b) {
+    double diff = 0, scale = 1e-30;
+    for (std::size_t k = 0; k < b.size(); ++k) {
+        diff = std::max(diff, double(std::abs(a.data()[k] - b[k])));
+        scale = std::max(scale, double(std::abs(b[k])));
+    }
+    return diff / scale;
+}
+
+struct options {
+    std::vector<int> threads{1, 2};
+    std::string filter;
+    double min_time = 0.3;
+    std::string json;
+};
+
+// One case: constnet's forward against oneDNN in both layouts.
+template <const auto& Net>
+void run_case(const std::string& name, int batch, const options& o, std::vector<result>& out) {
+    if (!o.filter.empty() && name.find(o.filter) == std::string::npos) return;
+    constnet::model<Net> m;
+    m.init(7, constnet::init_kind::pytorch_default);
+    auto x = m.make_input(batch);
+    randomize(x, 11);
+    auto y = m.make_output(batch);
+    std::vector<constnet::buffer> params;
+    for (int k = 0; k < m.parameter_tensors; ++k) params.push_back(m.parameter(k));
+    double flops = 0;
+    for (const auto& d : Net.describe()) flops += double(d.flops()) * batch;
+
+    for (int threads : o.threads) {
+        constnet::set_num_threads(threads);
+        bench::onednn_set_threads(threads);
+        m.forward(x, y);
+        out.push_back({name, "constnet", "", batch, threads, flops, measure([&] { m.forward(x, y); }, o.min_time)});
+        for (bool plain : {false, true}) {
+            bench::onednn_net net(Net.describe(), params, batch, plain);
+            net.set_input(x);
+            net.run();
+            const double diff = relative_difference(y, net.output());
+            if (diff > 1e-4)
+                throw std::runtime_error(fmt::format("{} (batch {}): constnet and oneDNN ({}) differ by {:.2g} of "
+                                                     "the output's scale",
+                                                     name, batch, plain ? "NCHW" : "blocked", diff));
+            out.push_back({name, plain ? "oneDNN NCHW" : "oneDNN best", net.implementation(), batch, threads, flops,
+                           measure([&] { net.run(); }, o.min_time)});
+        }
+        fmt::print(stderr, ".");
+    }
+}
+
+// The fused LeNet train step (forward, loss, backward, SGD update) at batch
+// 256; no oneDNN counterpart (PyTorch's comes from run_suite.py). FLOPs
+// counted as three forward passes, the usual estimate.
+void run_train_case(const options& o, std::vector<result>& out) {
+    const std::string name = "lenet train step";
+    if (!o.filter.empty() && name.find(o.filter) == std::string::npos) return;
+    constexpr int batch = 256;
+    constnet::model<lenet> m;
+    m.init(3);
+    auto x = m.make_input(batch);
+    randomize(x, 5);
+    constnet::labels y(batch);
+    for (int k = 0; k < batch; ++k) y(k) = (k * 7) % 10;
+    double flops = 0;
+    for (const auto& d : lenet.describe()) flops += 3.0 * d.flops() * batch;
+    for (int threads : o.threads) {
+        constnet::set_num_threads(threads);
+        out.push_back({name, "constnet", "", batch, threads, flops,
+                       measure([&] { m.train_step(x, y, constnet::sgd(0.01f)); }, o.min_time)});
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+    CLI::App app{"constnet benchmark suite: constnet vs oneDNN, side by side"};
+    options o;
+    app.add_option("--threads", o.threads, "Thread counts to run (default 1,2)")->delimiter(',');
+    app.add_option("--filter", o.filter, "Only cases whose name contains this");
+    app.add_option("--min-time", o.min_time, "Seconds of timed repetitions per measurement (default 0.3)");
+    app.add_option("--json", o.json, "Also write the figures to this file");
+    CLI11_PARSE(app, argc, argv);
+
+    std::vector<result> results;
+    run_case<lenet>("lenet forward", 1, o, results);
+    run_case<lenet>("lenet forward", 256, o, results);
+    run_train_case(o, results);
+    for (int n : {1, 32}) {
+        run_case<bench::lenet_conv1>("conv 1->6 k5 p2 @28", n, o, results);
+        run_case<bench::lenet_conv2>("conv 6->16 k5 @14", n, o, results);
+        run_case<bench::conv3x3_64>("conv3x3 64->64 @56", n, o, results);
+        run_case<bench::conv3x3_128>("conv3x3 128->128 @28", n, o, results);
+        run_case<bench::conv3x3_256>("conv3x3 256->256 @14", n, o, results);
+        run_case<bench::conv3x3_512>("conv3x3 512->512 @7", n, o, results);
+        run_case<bench::conv1x1_256_64>("conv1x1 256->64 @56", n, o, results);
+        run_case<bench::max_pool_3s2p1>("maxpool 3x3 s2 p1 64@112", n, o, results);
+        run_case<bench::avg_pool_2s2>("avgpool 2x2 s2 64@112", n, o, results);
+    }
+    fmt::print(stderr, "\n");
+
+    std::map<int, bench::peak> peaks;
+    for (int t : o.threads) peaks.emplace(t, bench::measure_peak(t));
+
+    fmt::print("{:<26} {:>5} {:>3} {:<12} {:>10} {:>10} {:>8} {:>6} {:>9}\n", "case", "N", "thr", "impl", "min ms",
+               "median ms", "GFLOP/s", "%peak", "constnet");
+    nlohmann::json j = nlohmann::json::array();
+    const result* base = nullptr;
+    for (const auto& r : results) {
+        if (r.impl == "constnet") base = &r;
+        const double gf = r.flops / r.time.min_s / 1e9;
+        const double pct = 100.0 * gf / peaks.at(r.threads).gflops;
+        // How many times faster constnet is than this implementation (min times).
+        const double speedup = r.time.min_s / base->time.min_s;
+        fmt::print("{:<26} {:>5} {:>3} {:<12} {:>10.4f} {:>10.4f} {:>8.1f} {:>5.0f}% {:>8.2f}x\n", r.name, r.batch,
+                   r.threads, r.impl, r.time.min_s * 1e3, r.time.median_s * 1e3, gf, pct, speedup);
+        j.push_back({{"case", r.name}, {"batch", r.batch}, {"threads", r.threads}, {"impl", r.impl},
+                     {"kernels", r.kernels}, {"min_ms", r.time.min_s * 1e3}, {"median_ms", r.time.median_s * 1e3},
+                     {"reps", r.time.reps}, {"gflops", gf}, {"percent_of_peak", pct},
+                     {"constnet_speedup", speedup}});
+    }
+    for (const auto& [t, p] : peaks) fmt::print("FMA peak ({}, {} thread{}): {:.1f} GFLOP/s\n", p.isa, t, t > 1 ? "s" : "", p.gflops);
+    if (!o.json.empty()) {
+        nlohmann::json doc{{"results", j}, {"peak", nlohmann::json::object()}};
+        for (const auto& [t, p] : peaks) doc["peak"][std::to_string(t)] = {{"isa", p.isa}, {"gflops", p.gflops}};
+        std::ofstream(o.json) << doc.dump(1) << "\n";
+    }
+    return 0;
+} catch (const std::exception& e) {
+    fmt::print(stderr, "error: {}\n", e.what());
+    return 1;
+}
