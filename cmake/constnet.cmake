@@ -1,8 +1,8 @@
 # constnet_add_network(<target> HEADER <file> NETWORK <c++ name> [FUNCTION <c name>] [DUMP]
-#                      [TRAINING [LOSS cross_entropy|squared_error]])
+#                      [TRAINING [LOSS cross_entropy|squared_error]] [TARGETS <halide targets>])
 #
 # Compiles the constexpr network <c++ name>, defined in <file>, ahead of time
-# for CONSTNET_TARGET and makes <target>: link it and include
+# for CONSTNET_TARGET (or TARGETS) and makes <target>: link it and include
 # "<target>.constnet.hpp" to use `constnet::model<<c++ name>>`. The program
 # links the generated code, the one shared Halide runtime and constnet's
 # runtime library; never libHalide.
@@ -15,6 +15,10 @@
 # <build>/constnet_generated/<target>/. TRAINING also compiles a fused train
 # step (forward, loss, backward by Halide's autodiff, optimizer update) and an
 # eval function for LOSS (default cross_entropy): model.train_step(...).
+# Several targets (a list, e.g. "x86-64-linux-avx512;x86-64-linux-avx2-fma;
+# x86-64-linux-sse41") make one library that dispatches at each call to the
+# first variant the CPU can run; the last is the fallback. CONSTNET_TARGET
+# may be such a list too; the shared Halide runtime is built for its last.
 
 set(CONSTNET_GENERATED_DIR ${CMAKE_BINARY_DIR}/constnet_generated)
 set(_constnet_runtime_lib ${CONSTNET_GENERATED_DIR}/constnet_halide_runtime.a)
@@ -26,7 +30,7 @@ if(NOT TARGET constnet_halide_runtime)
 endif()
 
 function(constnet_add_network target)
-  cmake_parse_arguments(ARG "DUMP;TRAINING" "HEADER;NETWORK;FUNCTION;LOSS" "" ${ARGN})
+  cmake_parse_arguments(ARG "DUMP;TRAINING" "HEADER;NETWORK;FUNCTION;LOSS" "TARGETS" ${ARGN})
   if(NOT ARG_HEADER OR NOT ARG_NETWORK)
     message(FATAL_ERROR "constnet_add_network(${target}): HEADER <file> and NETWORK <name> are required")
   endif()
@@ -102,7 +106,12 @@ struct constnet::compiled<@network@> {
   target_link_libraries(${target} INTERFACE constnet_halide_runtime constnet::runtime constnet::dsl)
 
   set_property(GLOBAL APPEND PROPERTY CONSTNET_NETWORKS ${target})
-  set_property(GLOBAL PROPERTY CONSTNET_NETWORK_${target} "${base};${dir};${ARG_DUMP};${loss}")
+  set(targets "${CONSTNET_TARGET}")
+  if(ARG_TARGETS)
+    set(targets "${ARG_TARGETS}")
+  endif()
+  string(REPLACE ";" "," targets "${targets}")  # a CMake list or a comma-separated one
+  set_property(GLOBAL PROPERTY CONSTNET_NETWORK_${target} "${base};${dir};${ARG_DUMP};${loss};${targets}")
 
   get_property(deferred GLOBAL PROPERTY CONSTNET_FINALIZE_DEFERRED)
   if(NOT deferred)
@@ -122,11 +131,14 @@ function(_constnet_finalize)
   add_executable(constnet-codegen ${CONSTNET_CODEGEN_MAIN} ${sources})
   target_link_libraries(constnet-codegen PRIVATE constnet::codegen CLI11::CLI11)
 
+  # With several targets the runtime is built for the last, the fallback every CPU can run.
+  string(REPLACE "," ";" runtime_target "${CONSTNET_TARGET}")
+  list(GET runtime_target -1 runtime_target)
   add_custom_command(
     OUTPUT ${_constnet_runtime_lib}
-    COMMAND constnet-codegen runtime --target ${CONSTNET_TARGET} --output ${_constnet_runtime_lib}
+    COMMAND constnet-codegen runtime --target ${runtime_target} --output ${_constnet_runtime_lib}
     DEPENDS constnet-codegen
-    COMMENT "constnet: Halide runtime for ${CONSTNET_TARGET}"
+    COMMENT "constnet: Halide runtime for ${runtime_target}"
     VERBATIM)
   add_custom_target(constnet_halide_runtime.update DEPENDS ${_constnet_runtime_lib})
   add_dependencies(constnet_halide_runtime constnet_halide_runtime.update)
@@ -137,6 +149,8 @@ function(_constnet_finalize)
     list(GET info 1 dir)
     list(GET info 2 dump)
     list(GET info 3 loss)
+    list(GET info 4 targets)
+    string(REPLACE "," "-no_runtime," aot_target_list "${targets}-no_runtime")
     set(function ${base}_forward)
     set(pipelines ${function})
     set(training_flag)
@@ -160,10 +174,10 @@ function(_constnet_finalize)
     endif()
     add_custom_command(
       OUTPUT ${outputs}
-      COMMAND constnet-codegen network ${t} --function ${function} --target ${CONSTNET_TARGET}-no_runtime
+      COMMAND constnet-codegen network ${t} --function ${function} --target ${aot_target_list}
               --out-dir ${dir} ${dump_flag} ${training_flag}
       DEPENDS constnet-codegen
-      COMMENT "constnet: compiling network ${t} for ${CONSTNET_TARGET}"
+      COMMENT "constnet: compiling network ${t} for ${targets}"
       VERBATIM)
     add_custom_target(${t}.update DEPENDS ${outputs})
     foreach(a IN LISTS aot_targets)

@@ -1,6 +1,6 @@
 // constnet-codegen: the build-time compiler. Lowers a registered network to a
-// Halide pipeline and writes a static library and C header for one target,
-// or writes the one shared Halide runtime. Optionally dumps every stage.
+// Halide pipeline and writes a static library and C header for one target
+// (or several, dispatched at run time), or writes the one shared Halide runtime. Optionally dumps every stage.
 #include <constnet/codegen/lower.hpp>
 #include <constnet/codegen/train.hpp>
 #include <constnet/codegen/registry.hpp>
@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include <filesystem>
+#include <functional>
 #include <fstream>
 
 namespace constnet::codegen {
@@ -50,28 +51,78 @@ struct training_request {
     std::string train_function, eval_function;
 };
 
+// "host-no_runtime" or a list "x86-64-linux-avx512-no_runtime,x86-64-linux-avx2-no_runtime,...":
+// several targets make one library that picks the first the CPU can run at
+// each call (Halide's multi-target dispatch); the last must run anywhere.
+std::vector<Halide::Target> parse_targets(const std::string& list) {
+    std::vector<Halide::Target> out;
+    std::size_t start = 0;
+    while (start <= list.size()) {
+        const auto end = std::min(list.find(',', start), list.size());
+        out.emplace_back(list.substr(start, end - start));
+        start = end + 1;
+    }
+    return out;
+}
+
+// Compiles one pipeline, built per target by `make`, to <base>.a/.h (and the
+// dump files for the first target when asked).
+using pipeline_factory = std::function<std::pair<Halide::Pipeline, std::vector<Halide::Argument>>(const Halide::Target&)>;
+void compile_pipeline(const std::string& base, const std::string& function, const std::vector<Halide::Target>& targets,
+                      bool dump, const pipeline_factory& make) {
+    if (targets.size() == 1) {
+        auto [pipeline, args] = make(targets[0]);
+        pipeline.compile_to(outputs_for(base, dump), args, function, targets[0]);
+        return;
+    }
+    std::vector<std::string> suffixes;
+    for (std::size_t k = 0; k < targets.size(); ++k) suffixes.push_back(fmt::format("_v{}", k));
+    Halide::compile_multitarget(function, outputs_for(base, false), targets, suffixes,
+                                [&](const std::string& fn, const Halide::Target& t) {
+                                    auto [pipeline, args] = make(t);
+                                    return pipeline.compile_to_module(args, fn, t);
+                                });
+    if (dump) {  // what the first (preferred) variant looks like
+        auto [pipeline, args] = make(targets[0]);
+        auto outputs = outputs_for(base + ".first_target", true);
+        outputs.erase(Halide::OutputFileType::static_library);
+        outputs.erase(Halide::OutputFileType::c_header);
+        pipeline.compile_to(outputs, args, function, targets[0]);
+        for (const char* ext : {".stmt", ".stmt.html", ".s"})
+            fs::rename(base + ".first_target" + ext, base + ext);
+    }
+}
+
 // Writes <function>.a/.h (the forward pass) and, with training, also the
 // train step and eval functions, each with its own library and header.
-void compile_network(const std::string& name, const std::string& function, const std::string& target_string,
+void compile_network(const std::string& name, const std::string& function, const std::string& target_list,
                      const fs::path& dir, bool dump, const training_request& training) {
     const auto& net = find_network(name);
-    Halide::Target target(target_string);
+    const auto targets = parse_targets(target_list);
     fs::create_directories(dir);
     const std::string base = (dir / function).string();
-    if (dump)
-        std::ofstream(base + ".summary.txt") << constnet::summary(net.nodes)
-                                             << fmt::format("Halide target: {}\n", target.to_string());
-    auto p = constnet::codegen::lower_forward(net.nodes, {.target = target});
-    Halide::Pipeline(p.output).compile_to(outputs_for(base, dump), p.arguments(), function, target);
+    if (dump) {
+        std::string names;
+        for (const auto& t : targets) names += (names.empty() ? "" : ", ") + t.to_string();
+        std::ofstream(base + ".summary.txt") << constnet::summary(net.nodes) << fmt::format("Halide target: {}\n", names);
+    }
+    compile_pipeline(base, function, targets, dump, [&](const Halide::Target& t) {
+        auto p = constnet::codegen::lower_forward(net.nodes, {.target = t});
+        return std::pair{Halide::Pipeline(p.output), p.arguments()};
+    });
     if (training.loss.empty()) return;
     const auto loss = training.loss == "squared_error" ? constnet::codegen::loss_kind::squared_error
                                                        : constnet::codegen::loss_kind::cross_entropy;
-    auto t = constnet::codegen::lower_train(net.nodes, loss, {.target = target});
-    Halide::Pipeline(t.outputs).compile_to(outputs_for((dir / training.train_function).string(), dump), t.arguments(),
-                                           training.train_function, target);
-    auto e = constnet::codegen::lower_eval(net.nodes, loss, {.target = target});
-    Halide::Pipeline(e.outputs).compile_to(outputs_for((dir / training.eval_function).string(), dump), e.arguments(),
-                                           training.eval_function, target);
+    compile_pipeline((dir / training.train_function).string(), training.train_function, targets, dump,
+                     [&](const Halide::Target& t) {
+                         auto p = constnet::codegen::lower_train(net.nodes, loss, {.target = t});
+                         return std::pair{Halide::Pipeline(p.outputs), p.arguments()};
+                     });
+    compile_pipeline((dir / training.eval_function).string(), training.eval_function, targets, dump,
+                     [&](const Halide::Target& t) {
+                         auto p = constnet::codegen::lower_eval(net.nodes, loss, {.target = t});
+                         return std::pair{Halide::Pipeline(p.outputs), p.arguments()};
+                     });
 }
 
 }  // namespace
@@ -87,7 +138,9 @@ int main(int argc, char** argv) {
     auto* net = app.add_subcommand("network", "Compile one network to <function>.a and <function>.h");
     net->add_option("name", name, "Registered network name")->required();
     net->add_option("--function", function, "Name of the generated function (default: <name>_forward)");
-    net->add_option("--target", target, "Halide target, e.g. host-no_runtime");
+    net->add_option("--target", target,
+                    "Halide target, e.g. host-no_runtime, or a comma-separated list for run-time dispatch "
+                    "(the last one the fallback)");
     net->add_option("--out-dir", out_dir, "Output directory");
     net->add_flag("--dump", dump, "Also write .stmt, .stmt.html, .s and .summary.txt");
     training_request training;
