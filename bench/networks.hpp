@@ -4,6 +4,8 @@
 
 #include <constnet/dsl.hpp>
 
+#include "../examples/lenet.hpp"
+
 namespace bench {
 namespace cn = constnet::dsl;
 
@@ -16,5 +18,18 @@ inline constexpr auto conv3x3_512 = cn::input<512, 7, 7> | cn::conv2d<512, 3>(cn
 inline constexpr auto conv1x1_256_64 = cn::input<256, 56, 56> | cn::conv2d<64, 1>;
 inline constexpr auto max_pool_3s2p1 = cn::input<64, 112, 112> | cn::max_pool<3>(cn::stride<2>, cn::padding<1>);
 inline constexpr auto avg_pool_2s2 = cn::input<64, 112, 112> | cn::avg_pool<2>(cn::stride<2>);
+
+// The same networks once more, compiled with Halide's Mullapudi2016
+// autoscheduler instead of constnet's schedules (bench/CMakeLists.txt).
+inline constexpr auto lenet_auto = ::lenet;
+inline constexpr auto lenet_conv1_auto = lenet_conv1;
+inline constexpr auto lenet_conv2_auto = lenet_conv2;
+inline constexpr auto conv3x3_64_auto = conv3x3_64;
+inline constexpr auto conv3x3_128_auto = conv3x3_128;
+inline constexpr auto conv3x3_256_auto = conv3x3_256;
+inline constexpr auto conv3x3_512_auto = conv3x3_512;
+inline constexpr auto conv1x1_256_64_auto = conv1x1_256_64;
+inline constexpr auto max_pool_3s2p1_auto = max_pool_3s2p1;
+inline constexpr auto avg_pool_2s2_auto = avg_pool_2s2;
 
 }  // namespace bench

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """constnet's benchmark suite, one command: builds bench/constnet_bench
-(constnet vs oneDNN, both layouts) in BUILD_DIR (default build/), runs it,
+(constnet, the same networks scheduled by Halide's Mullapudi2016
+autoscheduler, and oneDNN in both layouts) in BUILD_DIR (default build/), runs it,
 runs PyTorch (python3-torch, inference mode, same thread count) on the same
 cases in this process, and prints one table with every implementation's
 min/median time, GFLOP/s, fraction of the measured FMA peak, and how many
@@ -128,9 +129,9 @@ def main():
     # Fill GFLOP/s and ratios for PyTorch rows from the constnet row of the same case.
     base = {(r["case"], r["batch"], r["threads"]): r for r in rows if r["impl"] == "constnet"}
     peak = native["peak"]
-    order = {"constnet": 0, "oneDNN best": 1, "oneDNN NCHW": 2, "PyTorch": 3}
+    order = {"constnet": 0, "Mullapudi2016": 1, "oneDNN best": 2, "oneDNN NCHW": 3, "PyTorch": 4}
     rows.sort(key=lambda r: (list(base).index((r["case"], r["batch"], r["threads"])), order[r["impl"]]))
-    print(f"{'case':<26} {'N':>5} {'thr':>3} {'impl':<12} {'min ms':>10} {'median ms':>10} {'GFLOP/s':>8} "
+    print(f"{'case':<26} {'N':>5} {'thr':>3} {'impl':<13} {'min ms':>10} {'median ms':>10} {'GFLOP/s':>8} "
           f"{'%peak':>6} {'constnet':>9}")
     for r in rows:
         b = base[(r["case"], r["batch"], r["threads"])]
@@ -138,7 +139,7 @@ def main():
         r["gflops"] = flops_per_call / (r["min_ms"] / 1e3)
         r["percent_of_peak"] = 100 * r["gflops"] / peak[str(r["threads"])]["gflops"]
         r["constnet_speedup"] = r["min_ms"] / b["min_ms"]
-        print(f"{r['case']:<26} {r['batch']:>5} {r['threads']:>3} {r['impl']:<12} {r['min_ms']:>10.4f} "
+        print(f"{r['case']:<26} {r['batch']:>5} {r['threads']:>3} {r['impl']:<13} {r['min_ms']:>10.4f} "
               f"{r['median_ms']:>10.4f} {r['gflops']:>8.1f} {r['percent_of_peak']:>5.0f}% "
               f"{r['constnet_speedup']:>8.2f}x")
     for t, pk in peak.items():

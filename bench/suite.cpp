@@ -1,4 +1,5 @@
-// constnet's benchmark suite: every case runs constnet's generated code and
+// constnet's benchmark suite: every case runs constnet's generated code (and
+// the same algorithm scheduled by Halide's Mullapudi2016 autoscheduler) and
 // oneDNN (plain NCHW, and oneDNN's preferred blocked layouts with reorders
 // outside the timed call) side by side, same shapes, same weights, same
 // thread count, after checking that they compute the same thing. PyTorch's
@@ -7,6 +8,16 @@
 //
 //   constnet_bench [--threads 1,2] [--filter TEXT] [--min-time SECONDS] [--json FILE]
 #include "lenet_net.constnet.hpp"
+#include "bench_avg_pool_2s2_auto.constnet.hpp"
+#include "bench_conv1x1_256_64_auto.constnet.hpp"
+#include "bench_conv3x3_128_auto.constnet.hpp"
+#include "bench_conv3x3_256_auto.constnet.hpp"
+#include "bench_conv3x3_512_auto.constnet.hpp"
+#include "bench_conv3x3_64_auto.constnet.hpp"
+#include "bench_lenet_auto.constnet.hpp"
+#include "bench_lenet_conv1_auto.constnet.hpp"
+#include "bench_lenet_conv2_auto.constnet.hpp"
+#include "bench_max_pool_3s2p1_auto.constnet.hpp"
 #include "bench_avg_pool_2s2.constnet.hpp"
 #include "bench_conv1x1_256_64.constnet.hpp"
 #include "bench_conv3x3_128.constnet.hpp"
@@ -85,8 +96,9 @@ struct options {
     std::string json;
 };
 
-// One case: constnet's forward against oneDNN in both layouts.
-template <const auto& Net>
+// One case: constnet's forward (its own schedules, and Halide's Mullapudi2016
+// autoscheduler's on the same algorithm) against oneDNN in both layouts.
+template <const auto& Net, const auto& Auto>
 void run_case(const std::string& name, int batch, const options& o, std::vector<result>& out) {
     if (!o.filter.empty() && name.find(o.filter) == std::string::npos) return;
     constnet::model<Net> m;
@@ -104,6 +116,18 @@ void run_case(const std::string& name, int batch, const options& o, std::vector<
         bench::onednn_set_threads(threads);
         m.forward(x, y);
         out.push_back({name, "constnet", "", batch, threads, flops, measure([&] { m.forward(x, y); }, o.min_time)});
+        {
+            constnet::model<Auto> a;
+            for (int k = 0; k < m.parameter_tensors; ++k) a.parameter(k).copy_from(m.parameter(k));
+            auto ya = a.make_output(batch);
+            a.forward(x, ya);
+            const double diff = relative_difference(ya, std::vector<float>(y.data(), y.data() + y.number_of_elements()));
+            if (diff > 1e-4)
+                throw std::runtime_error(fmt::format("{} (batch {}): constnet's and Mullapudi2016's schedules differ "
+                                                     "by {:.2g} of the output's scale", name, batch, diff));
+            out.push_back({name, "Mullapudi2016", "", batch, threads, flops,
+                           measure([&] { a.forward(x, ya); }, o.min_time)});
+        }
         for (bool plain : {false, true}) {
             bench::onednn_net net(Net.describe(), params, batch, plain);
             net.set_input(x);
@@ -154,26 +178,26 @@ int main(int argc, char** argv) try {
     CLI11_PARSE(app, argc, argv);
 
     std::vector<result> results;
-    run_case<lenet>("lenet forward", 1, o, results);
-    run_case<lenet>("lenet forward", 256, o, results);
+    run_case<lenet, bench::lenet_auto>("lenet forward", 1, o, results);
+    run_case<lenet, bench::lenet_auto>("lenet forward", 256, o, results);
     run_train_case(o, results);
     for (int n : {1, 32}) {
-        run_case<bench::lenet_conv1>("conv 1->6 k5 p2 @28", n, o, results);
-        run_case<bench::lenet_conv2>("conv 6->16 k5 @14", n, o, results);
-        run_case<bench::conv3x3_64>("conv3x3 64->64 @56", n, o, results);
-        run_case<bench::conv3x3_128>("conv3x3 128->128 @28", n, o, results);
-        run_case<bench::conv3x3_256>("conv3x3 256->256 @14", n, o, results);
-        run_case<bench::conv3x3_512>("conv3x3 512->512 @7", n, o, results);
-        run_case<bench::conv1x1_256_64>("conv1x1 256->64 @56", n, o, results);
-        run_case<bench::max_pool_3s2p1>("maxpool 3x3 s2 p1 64@112", n, o, results);
-        run_case<bench::avg_pool_2s2>("avgpool 2x2 s2 64@112", n, o, results);
+        run_case<bench::lenet_conv1, bench::lenet_conv1_auto>("conv 1->6 k5 p2 @28", n, o, results);
+        run_case<bench::lenet_conv2, bench::lenet_conv2_auto>("conv 6->16 k5 @14", n, o, results);
+        run_case<bench::conv3x3_64, bench::conv3x3_64_auto>("conv3x3 64->64 @56", n, o, results);
+        run_case<bench::conv3x3_128, bench::conv3x3_128_auto>("conv3x3 128->128 @28", n, o, results);
+        run_case<bench::conv3x3_256, bench::conv3x3_256_auto>("conv3x3 256->256 @14", n, o, results);
+        run_case<bench::conv3x3_512, bench::conv3x3_512_auto>("conv3x3 512->512 @7", n, o, results);
+        run_case<bench::conv1x1_256_64, bench::conv1x1_256_64_auto>("conv1x1 256->64 @56", n, o, results);
+        run_case<bench::max_pool_3s2p1, bench::max_pool_3s2p1_auto>("maxpool 3x3 s2 p1 64@112", n, o, results);
+        run_case<bench::avg_pool_2s2, bench::avg_pool_2s2_auto>("avgpool 2x2 s2 64@112", n, o, results);
     }
     fmt::print(stderr, "\n");
 
     std::map<int, bench::peak> peaks;
     for (int t : o.threads) peaks.emplace(t, bench::measure_peak(t));
 
-    fmt::print("{:<26} {:>5} {:>3} {:<12} {:>10} {:>10} {:>8} {:>6} {:>9}\n", "case", "N", "thr", "impl", "min ms",
+    fmt::print("{:<26} {:>5} {:>3} {:<13} {:>10} {:>10} {:>8} {:>6} {:>9}\n", "case", "N", "thr", "impl", "min ms",
                "median ms", "GFLOP/s", "%peak", "constnet");
     nlohmann::json j = nlohmann::json::array();
     const result* base = nullptr;
@@ -183,7 +207,7 @@ int main(int argc, char** argv) try {
         const double pct = 100.0 * gf / peaks.at(r.threads).gflops;
         // How many times faster constnet is than this implementation (min times).
         const double speedup = r.time.min_s / base->time.min_s;
-        fmt::print("{:<26} {:>5} {:>3} {:<12} {:>10.4f} {:>10.4f} {:>8.1f} {:>5.0f}% {:>8.2f}x\n", r.name, r.batch,
+        fmt::print("{:<26} {:>5} {:>3} {:<13} {:>10.4f} {:>10.4f} {:>8.1f} {:>5.0f}% {:>8.2f}x\n", r.name, r.batch,
                    r.threads, r.impl, r.time.min_s * 1e3, r.time.median_s * 1e3, gf, pct, speedup);
         j.push_back({{"case", r.name}, {"batch", r.batch}, {"threads", r.threads}, {"impl", r.impl},
                      {"kernels", r.kernels}, {"min_ms", r.time.min_s * 1e3}, {"median_ms", r.time.median_s * 1e3},

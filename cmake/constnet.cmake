@@ -1,5 +1,6 @@
 # constnet_add_network(<target> HEADER <file> NETWORK <c++ name> [FUNCTION <c name>] [DUMP]
-#                      [TRAINING [LOSS cross_entropy|squared_error]] [TARGETS <halide targets>])
+#                      [TRAINING [LOSS cross_entropy|squared_error]] [TARGETS <halide targets>]
+#                      [AUTOSCHEDULER Mullapudi2016])
 #
 # Compiles the constexpr network <c++ name>, defined in <file>, ahead of time
 # for CONSTNET_TARGET (or TARGETS) and makes <target>: link it and include
@@ -19,6 +20,8 @@
 # x86-64-linux-sse41") make one library that dispatches at each call to the
 # first variant the CPU can run; the last is the fallback. CONSTNET_TARGET
 # may be such a list too; the shared Halide runtime is built for its last.
+# AUTOSCHEDULER schedules the forward pass with Halide's Mullapudi2016
+# instead of constnet's schedules (for comparison; bench/ does).
 
 set(CONSTNET_GENERATED_DIR ${CMAKE_BINARY_DIR}/constnet_generated)
 set(_constnet_runtime_lib ${CONSTNET_GENERATED_DIR}/constnet_halide_runtime.a)
@@ -30,7 +33,7 @@ if(NOT TARGET constnet_halide_runtime)
 endif()
 
 function(constnet_add_network target)
-  cmake_parse_arguments(ARG "DUMP;TRAINING" "HEADER;NETWORK;FUNCTION;LOSS" "TARGETS" ${ARGN})
+  cmake_parse_arguments(ARG "DUMP;TRAINING" "HEADER;NETWORK;FUNCTION;LOSS;AUTOSCHEDULER" "TARGETS" ${ARGN})
   if(NOT ARG_HEADER OR NOT ARG_NETWORK)
     message(FATAL_ERROR "constnet_add_network(${target}): HEADER <file> and NETWORK <name> are required")
   endif()
@@ -111,7 +114,7 @@ struct constnet::compiled<@network@> {
     set(targets "${ARG_TARGETS}")
   endif()
   string(REPLACE ";" "," targets "${targets}")  # a CMake list or a comma-separated one
-  set_property(GLOBAL PROPERTY CONSTNET_NETWORK_${target} "${base};${dir};${ARG_DUMP};${loss};${targets}")
+  set_property(GLOBAL PROPERTY CONSTNET_NETWORK_${target} "${base};${dir};${ARG_DUMP};${loss};${targets};${ARG_AUTOSCHEDULER}")
 
   get_property(deferred GLOBAL PROPERTY CONSTNET_FINALIZE_DEFERRED)
   if(NOT deferred)
@@ -150,6 +153,14 @@ function(_constnet_finalize)
     list(GET info 2 dump)
     list(GET info 3 loss)
     list(GET info 4 targets)
+    list(LENGTH info info_length)
+    set(autoscheduler_flag)
+    if(info_length GREATER 5)
+      list(GET info 5 autoscheduler)
+      if(autoscheduler)
+        set(autoscheduler_flag --autoscheduler ${autoscheduler})
+      endif()
+    endif()
     string(REPLACE "," "-no_runtime," aot_target_list "${targets}-no_runtime")
     set(function ${base}_forward)
     set(pipelines ${function})
@@ -175,7 +186,7 @@ function(_constnet_finalize)
     add_custom_command(
       OUTPUT ${outputs}
       COMMAND constnet-codegen network ${t} --function ${function} --target ${aot_target_list}
-              --out-dir ${dir} ${dump_flag} ${training_flag}
+              --out-dir ${dir} ${dump_flag} ${training_flag} ${autoscheduler_flag}
       DEPENDS constnet-codegen
       COMMENT "constnet: compiling network ${t} for ${targets}"
       VERBATIM)

@@ -11,6 +11,8 @@
 
 #include <algorithm>
 #include <limits>
+#include <mutex>
+#include <thread>
 #include <stdexcept>
 
 namespace constnet::codegen {
@@ -368,6 +370,44 @@ void validate(std::span<const layer_desc> nodes) {
     }
 }
 
+namespace {
+
+// For comparison with constnet's schedules: estimates (constant C/H/W, a
+// batch of `batch_estimate`) and one of Halide's autoschedulers. Mullapudi2016
+// is the one that schedules a forward pass in seconds; Adams2019 can take
+// minutes and gigabytes per conv and is not offered.
+void autoschedule_forward(forward_pipeline& p, const tensor_shape& in_shape, const lower_options& opt) {
+    if (opt.autoscheduler != "Mullapudi2016")
+        throw std::invalid_argument(fmt::format("constnet: the forward pass can be autoscheduled by Mullapudi2016, "
+                                                "not '{}'", opt.autoscheduler));
+    static std::once_flag loaded;
+    std::call_once(loaded, [] { load_plugin(CONSTNET_MULLAPUDI2016_PLUGIN); });
+    constexpr int batch_estimate = 256;
+    const auto estimate = [](OutputImageParam b, std::vector<int> extents) {
+        Region r;
+        for (int e : extents) r.push_back({0, e});
+        r.push_back({0, batch_estimate});
+        b.set_estimates(r);
+    };
+    const auto spatial = [](const tensor_shape& s) {
+        return s.rank == 3 ? std::vector<int>{s.w(), s.h(), s.c()} : std::vector<int>{s.features()};
+    };
+    estimate(p.input, spatial(in_shape));
+    for (std::size_t k = 0; k < p.params.size(); ++k) {
+        Region r;
+        for (int e : p.param_extents[k]) r.push_back({0, e});
+        p.params[k].set_estimates(r);
+    }
+    Region out;
+    for (int e : p.output_extents) out.push_back({0, e});
+    out.push_back({0, batch_estimate});
+    p.output.set_estimates(out);
+    const int cores = std::max(1u, std::thread::hardware_concurrency());
+    Pipeline(p.output).auto_schedule("Mullapudi2016", opt.target, MachineParams(cores, 16 * 1024 * 1024, 40));
+}
+
+}  // namespace
+
 forward_pipeline lower_forward(std::span<const layer_desc> nodes, const lower_options& opt) {
     validate(nodes);
     forward_pipeline p;
@@ -443,6 +483,10 @@ forward_pipeline lower_forward(std::span<const layer_desc> nodes, const lower_op
     p.output_extents = spatial_extents(nodes[last].out);
     if (opt.output_is_pipeline_output) constrain(p.output.output_buffer(), p.output_extents);
     if (!opt.schedule) return p;
+    if (!opt.autoscheduler.empty()) {
+        autoschedule_forward(p, in_shape, opt);
+        return p;
+    }
 
     // Groups: a head node and the activations that follow it. The group's
     // root is its last node; roots other than the output are computed at root.

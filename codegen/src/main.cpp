@@ -96,7 +96,8 @@ void compile_pipeline(const std::string& base, const std::string& function, cons
 // Writes <function>.a/.h (the forward pass) and, with training, also the
 // train step and eval functions, each with its own library and header.
 void compile_network(const std::string& name, const std::string& function, const std::string& target_list,
-                     const fs::path& dir, bool dump, const training_request& training) {
+                     const fs::path& dir, bool dump, const training_request& training,
+                     const std::string& autoscheduler) {
     const auto& net = find_network(name);
     const auto targets = parse_targets(target_list);
     fs::create_directories(dir);
@@ -107,7 +108,7 @@ void compile_network(const std::string& name, const std::string& function, const
         std::ofstream(base + ".summary.txt") << constnet::summary(net.nodes) << fmt::format("Halide target: {}\n", names);
     }
     compile_pipeline(base, function, targets, dump, [&](const Halide::Target& t) {
-        auto p = constnet::codegen::lower_forward(net.nodes, {.target = t});
+        auto p = constnet::codegen::lower_forward(net.nodes, {.target = t, .autoscheduler = autoscheduler});
         return std::pair{Halide::Pipeline(p.output), p.arguments()};
     });
     if (training.loss.empty()) return;
@@ -133,7 +134,7 @@ int main(int argc, char** argv) {
 
     auto* list = app.add_subcommand("list", "Print the registered networks and their summaries");
 
-    std::string name, function, target = "host", out_dir = ".";
+    std::string name, function, target = "host", out_dir = ".", autoscheduler;
     bool dump = false;
     auto* net = app.add_subcommand("network", "Compile one network to <function>.a and <function>.h");
     net->add_option("name", name, "Registered network name")->required();
@@ -143,6 +144,8 @@ int main(int argc, char** argv) {
                     "(the last one the fallback)");
     net->add_option("--out-dir", out_dir, "Output directory");
     net->add_flag("--dump", dump, "Also write .stmt, .stmt.html, .s and .summary.txt");
+    net->add_option("--autoscheduler", autoscheduler, "Schedule the forward pass with Halide's Mullapudi2016 instead")
+        ->check(CLI::IsMember({"Mullapudi2016"}));
     training_request training;
     net->add_option("--training", training.loss, "Also emit a train step and an eval function for this loss")
         ->check(CLI::IsMember({"cross_entropy", "squared_error"}));
@@ -161,7 +164,8 @@ int main(int argc, char** argv) {
         } else if (*net) {
             if (training.train_function.empty()) training.train_function = name + "_train";
             if (training.eval_function.empty()) training.eval_function = name + "_eval";
-            compile_network(name, function.empty() ? name + "_forward" : function, target, out_dir, dump, training);
+            compile_network(name, function.empty() ? name + "_forward" : function, target, out_dir, dump, training,
+                            autoscheduler);
         } else if (*rt) {
             Halide::compile_standalone_runtime(rt_output, Halide::Target(rt_target));
         }

@@ -38,8 +38,8 @@ struct lower_options {
     // tiles up (and Li2018 tiles the batch assuming it is at least as large
     // as its estimate); the extra values computed are never used.
     bool bounded_reads = false;
-    // Train steps: "" for constnet's schedule, or a Halide autoscheduler
-    // ("Li2018") for comparison.
+    // "" for constnet's schedules, or a Halide autoscheduler for comparison:
+    // "Mullapudi2016" for forward passes, "Li2018" for train steps.
     std::string autoscheduler;
 };
 
