@@ -135,6 +135,10 @@ memory_stats halide_memory_stats() {
 
 int set_num_threads(int threads) {
     if (threads < 1) throw error(fmt::format("set_num_threads: expected at least 1 thread, got {}", threads));
+    // Halide 14 keeps workers it has started even when told to use fewer
+    // (measured: LeNet stayed at two threads' speed after set 2 -> set 1), so
+    // the pool is stopped; the next call starts it with the new size.
+    halide_shutdown_thread_pool();
     return halide_set_num_threads(threads);
 }
 

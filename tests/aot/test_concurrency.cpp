@@ -4,6 +4,8 @@
 // the others.
 #include "lenet_net.constnet.hpp"
 
+#include <constnet/threads.hpp>
+
 #include <catch2/catch.hpp>
 
 #include <atomic>
@@ -88,4 +90,19 @@ TEST_CASE("separate models train concurrently as they train alone", "[aot][concu
         CHECK(same(a.parameter(k), alone.parameter(k)));
         CHECK(same(b.parameter(k), alone.parameter(k)));
     }
+}
+
+TEST_CASE("the thread count can be set and changed, results do not depend on it", "[aot][concurrency]") {
+    Model model;
+    model.init(5);
+    const auto x = random_input(64, 9);
+    const int before = constnet::set_num_threads(1);
+    CHECK(before >= 0);
+    const auto one = model.forward(x);
+    CHECK(constnet::set_num_threads(2) == 1);
+    const auto two = model.forward(x);
+    CHECK(constnet::set_num_threads(1) == 2);
+    CHECK(same(model.forward(x), one));
+    CHECK(same(two, one));  // parallel over images only: every image is computed the same way
+    REQUIRE_THROWS_WITH(constnet::set_num_threads(0), Catch::Matchers::Contains("expected at least 1 thread, got 0"));
 }

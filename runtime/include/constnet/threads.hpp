@@ -1,7 +1,8 @@
 // Threads of generated code: one Halide thread pool serves every network of
 // a program. Its size is taken from the environment variable HL_NUM_THREADS
 // when the pool starts (default: the number of cores); set_num_threads
-// changes it at run time (a call in progress keeps its threads).
+// changes it at run time by stopping the pool, which the next call restarts
+// with the new size: call it when no generated code is running.
 #pragma once
 
 namespace constnet {
