@@ -274,13 +274,18 @@ void schedule_conv2d(Func root, node_funcs f, const layer_desc& d, const machine
 }
 
 void schedule_pool(Func root, node_funcs f, const layer_desc& d, const machine& m) {
-    const int xv = vector_width(d.out.w(), m);
+    const int xv = d.out.w() >= 2 * m.vec ? 2 * m.vec : vector_width(d.out.w(), m);
+    // Parallel over channels (outside the rows): a parallel loop over rows
+    // inside the loop over channels launched 64 small task sets per image.
+    // Measured, one thread, N=1 (bench/run_suite.py): avgpool 2x2 s2 64@112
+    // 0.124 -> 0.065 ms (0.47x -> 0.91x oneDNN blocked), maxpool 3x3 s2 p1
+    // 0.275 -> 0.200 ms, also reading the padding inline instead of copying it.
     root.vectorize(x, xv);
-    par(root, y, m);
+    par(root, c, m);
     par(root, n, m);
-    // Without padding, the windows read the input itself: nothing to materialize.
-    if (!has_padding(d)) f.padded.compute_inline();
-    else schedule_padded(root, f.padded, d, m);
+    // The windows read the input itself (with the padding's fill where they
+    // leave it): no per-image copy.
+    f.padded.compute_inline();
 }
 
 // dense: per sample, tiles of two vectors of outputs accumulate in registers
