@@ -6,8 +6,9 @@
 // thread's further calls with that batch allocate nothing:
 // model::forward(input, output) is allocation-free after warm-up, in every
 // thread that warmed up (forward(input) allocates only its result). Buffers
-// a schedule allocates inside its parallel loops come from the caches of the
-// worker threads; LeNet's schedules have none (tests/memory).
+// a schedule allocates inside its parallel loops (a chain's per-image
+// intermediates) come from the caches of the worker threads, one block per
+// thread once each has computed an image (tests/memory).
 #pragma once
 
 #include <cstddef>
