@@ -38,6 +38,7 @@ struct node_funcs {
     Func acc;     // conv2d, dense: the reduction (initialized with the bias)
     Func padded;  // conv2d, pools: the padded input, materialized per image
     Func wt;      // dense: weights transposed to (u, j) so outputs vectorize
+    bool wt_given = false;  // dense: the weights arrived transposed (wt is an alias)
     Func mx, scan, sum; // softmax
 };
 
@@ -158,10 +159,12 @@ node_funcs define_flatten(const layer_desc& d, const value& in, const std::strin
     return r;
 }
 
-node_funcs define_dense(const layer_desc& d, const value& in, Func w, const Func* b, const std::string& name) {
+node_funcs define_dense(const layer_desc& d, const value& in, Func w, const Func* b, bool w_transposed,
+                        const std::string& name) {
     node_funcs r;
     r.wt = Func(name + "_wt");
-    r.wt(i, c) = w(c, i);  // (u, j): output features innermost
+    r.wt(i, c) = w_transposed ? w(i, c) : w(c, i);  // (u, j): output features innermost
+    r.wt_given = w_transposed;
     r.acc = Func(name + "_acc");
     r.acc(i, n) = b ? (*b)(i) : Expr(0.0f);
     if (in.spatial.defined()) {
@@ -289,7 +292,10 @@ void schedule_pool(Func root, node_funcs f, const layer_desc& d, const machine& 
 }
 
 // dense: per sample, tiles of two vectors of outputs accumulate in registers
-// over the whole input; the transposed weights are made once per call.
+// over the whole input, reading the weights transposed (output features
+// contiguous): given so by the caller, or transposed once per call. LeNet at
+// batch 1 spent a third of its time in that per-call transpose (Halide's
+// profiler); constnet::model now prepares it when the weights change.
 void schedule_dense(Func root, node_funcs f, const layer_desc& d, const machine& m) {
     const int uv = vector_width(d.units, m);
     const int tile = d.units >= 2 * uv ? 2 * uv : uv;
@@ -305,7 +311,8 @@ void schedule_dense(Func root, node_funcs f, const layer_desc& d, const machine&
         f.acc.unroll(i);
         f.acc.update().unroll(i);
     }
-    f.wt.compute_root().vectorize(i, uv, TailStrategy::GuardWithIf);
+    if (f.wt_given) f.wt.compute_inline();  // the caller transposed the weights once
+    else f.wt.compute_root().vectorize(i, uv, TailStrategy::GuardWithIf);
 }
 
 void schedule_softmax(Func root, node_funcs f, const layer_desc& d, const machine& m) {
@@ -463,8 +470,9 @@ forward_pipeline lower_forward(std::span<const layer_desc> nodes, const lower_op
             const int mod = module_index(idx);
             w = ImageParam(Float(32), d.weight_rank(), fmt::format("p{}_weight", mod));
             auto ws = d.weight_shape();
-            p.param_extents.push_back(d.kind == op::conv2d ? std::vector<int>{ws[3], ws[2], ws[1], ws[0]}
-                                                           : std::vector<int>{ws[1], ws[0]});
+            p.param_extents.push_back(d.kind == op::conv2d              ? std::vector<int>{ws[3], ws[2], ws[1], ws[0]}
+                                      : opt.dense_weights_transposed ? std::vector<int>{ws[0], ws[1]}
+                                                                     : std::vector<int>{ws[1], ws[0]});
             constrain(w, p.param_extents.back());
             p.params.push_back(w);
             wf = opt.bounded_reads ? BoundaryConditions::repeat_edge(w) : Func(w);
@@ -479,7 +487,9 @@ forward_pipeline lower_forward(std::span<const layer_desc> nodes, const lower_op
         }
         switch (d.kind) {
         case op::conv2d: funcs[idx] = define_conv2d(d, in, wf, bias, name); break;
-        case op::dense: funcs[idx] = define_dense(d, in, wf, bias, name); break;
+        case op::dense:
+            funcs[idx] = define_dense(d, in, wf, bias, opt.dense_weights_transposed, name);
+            break;
         case op::max_pool:
         case op::avg_pool: funcs[idx] = define_pool(d, in, name); break;
         case op::relu:

@@ -3,6 +3,7 @@
 #include <constnet/model.hpp>
 #include <constnet/safetensors.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -22,6 +23,17 @@ long parameter_info::size() const {
 }
 
 namespace detail {
+
+void transpose_dense(const buffer& w, buffer& wt) {
+    const int in = w.dim(0).extent(), out = w.dim(1).extent();
+    const float* src = w.data();
+    float* dst = wt.data();
+    constexpr int block = 16;  // cache-sized blocks of rows and columns
+    for (int o0 = 0; o0 < out; o0 += block)
+        for (int i0 = 0; i0 < in; i0 += block)
+            for (int o = o0; o < std::min(o0 + block, out); ++o)
+                for (int i = i0; i < std::min(i0 + block, in); ++i) dst[static_cast<long>(i) * out + o] = src[static_cast<long>(o) * in + i];
+}
 
 int batch_of(const buffer& input) {
     const int rank = input.dimensions();

@@ -138,3 +138,23 @@ TEST_CASE("a wrong input buffer throws with Halide's message and the next call w
     CHECK(y.dim(1).extent() == 2);
     CHECK(std::isfinite(y(0, 0)));
 }
+
+TEST_CASE("weights written through parameter() are what the next forward uses", "[aot][runtime]") {
+    // The forward pass reads dense weights from a transposed copy the model
+    // keeps; any write access must refresh it.
+    Model model;
+    model.init(1);
+    auto x = Model::make_input(3);
+    x.fill(0.5f);
+    const auto before = model.forward(x);
+    model.parameter("11.weight").fill(0.0f);  // the last dense layer now outputs its bias
+    auto& bias = model.parameter("11.bias");
+    for (int k = 0; k < 10; ++k) bias(k) = static_cast<float>(k);
+    const auto after = model.forward(x);
+    for (int n = 0; n < 3; ++n)
+        for (int k = 0; k < 10; ++k) CHECK(after(k, n) == static_cast<float>(k));
+    CHECK(before(0, 0) != after(0, 0));
+    model.init(1);  // and back: init changes the weights again
+    const auto again = model.forward(x);
+    for (int k = 0; k < 10; ++k) CHECK(again(k, 0) == before(k, 0));
+}

@@ -32,10 +32,13 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
@@ -114,6 +117,13 @@ std::vector<parameter_info> parameters_of(std::span<const layer_desc> nodes);
 void check_labels(std::string_view network, const labels& target, int batch, int classes);
 void check_targets(std::string_view network, const buffer& target, int batch, const tensor_shape& output);
 int batch_of(const buffer& input);
+// The generated forward reads dense weights transposed ([in, out]); the model
+// keeps such a copy, refreshed when the parameters have changed (`version`).
+struct kernel_weights {
+    std::mutex mutex;
+    std::atomic<std::uint64_t> version{0};  // the parameter version the copies hold
+};
+void transpose_dense(const buffer& w, buffer& wt);  // Halide (in, out) -> (out, in)
 void init_parameters(std::span<const parameter_info> infos, std::span<buffer> params, std::uint64_t seed, init_kind kind);
 void load_parameters(const std::filesystem::path& path, std::span<const parameter_info> infos, std::span<buffer> params);
 void save_parameters(const std::filesystem::path& path, std::string_view network, std::span<const parameter_info> infos,
@@ -160,28 +170,42 @@ public:
             std::vector<int> extents(p.shape.rbegin() + (4 - p.rank), p.shape.rend());
             params_[k] = buffer(extents);
             params_[k].fill(0.0f);
+            transposed_[k] = Net.describe()[p.node].kind == op::dense && !p.is_bias;
+            if (transposed_[k]) kernel_[k] = buffer(std::vector<int>(extents.rbegin(), extents.rend()));
         }
     }
+    // A model owns its parameters: moving is fine, copying would alias them.
+    model(const model&) = delete;
+    model& operator=(const model&) = delete;
+    model(model&&) = default;
+    model& operator=(model&&) = default;
 
     static constexpr std::string_view name() { return binding::name; }
     static constexpr std::span<const layer_desc> describe() { return Net.describe(); }
 
     const std::vector<parameter_info>& parameter_infos() const { return infos_; }
-    buffer& parameter(int k) { return params_.at(k); }
+    // Writable access counts as a change (the forward pass refreshes what it
+    // derives from the weights at its next call).
+    buffer& parameter(int k) {
+        changed();
+        return params_.at(k);
+    }
     const buffer& parameter(int k) const { return params_.at(k); }
     buffer& parameter(std::string_view name) {
         for (int k = 0; k < parameter_tensors; ++k)
-            if (infos_[k].name() == name) return params_[k];
+            if (infos_[k].name() == name) return parameter(k);
         throw error(fmt::format("{}: no parameter named '{}'", model::name(), name));
     }
 
     // New weights start a new optimization: the optimizer state is cleared.
     void init(std::uint64_t seed, init_kind kind = init_kind::xavier_uniform) {
         detail::init_parameters(infos_, params_, seed, kind);
+        changed();
         reset_optimizer();
     }
     void load(const std::filesystem::path& path) {
         detail::load_parameters(path, infos_, params_);
+        changed();
         reset_optimizer();
     }
     void save(const std::filesystem::path& path) const { detail::save_parameters(path, name(), infos_, params_); }
@@ -205,9 +229,11 @@ public:
                                     input.data() ? "output" : "input",
                                     format_shape(input.data() ? output_shape : input_shape),
                                     format_extents(input.data() ? output : input)));
+        prepare_kernels();
         std::array<void*, 2 + parameter_tensors> args;
         args[0] = const_cast<halide_buffer_t*>(input.raw_buffer());
-        for (int k = 0; k < parameter_tensors; ++k) args[1 + k] = const_cast<halide_buffer_t*>(params_[k].raw_buffer());
+        for (int k = 0; k < parameter_tensors; ++k)
+            args[1 + k] = const_cast<halide_buffer_t*>((transposed_[k] ? kernel_[k] : params_[k]).raw_buffer());
         args.back() = output.raw_buffer();
         detail::call(name(), "forward", &binding::forward, args.data(), input_shape, input.raw_buffer());
     }
@@ -247,6 +273,7 @@ public:
             throw;
         }
         std::swap(params_, next_params_);  // double buffering: the step reads one set and writes the other
+        changed();
         std::swap(m_, next_m_);
         std::swap(v_, next_v_);
         return {loss_(), correct_()};
@@ -284,7 +311,9 @@ public:
         requires has_training
     {
         if (!state_ready_) allocate_state();
-        return detail::load_checkpoint(path, name(), infos_, params_, m_, v_, step_, accept);
+        auto metadata = detail::load_checkpoint(path, name(), infos_, params_, m_, v_, step_, accept);
+        changed();
+        return metadata;
     }
 
     long optimizer_steps() const { return step_; }
@@ -292,6 +321,17 @@ public:
     const buffer& optimizer_state(int k, int moment) const { return moment == 0 ? m_.at(k) : v_.at(k); }
 
 private:
+    void changed() { ++version_; }
+    // Brings the transposed dense weights up to the parameters' version; the
+    // first forward after a change does it, under a lock, once.
+    void prepare_kernels() const {
+        if (prepared_->version.load(std::memory_order_acquire) == version_) return;
+        std::lock_guard lock(prepared_->mutex);
+        if (prepared_->version.load(std::memory_order_relaxed) == version_) return;
+        for (int k = 0; k < parameter_tensors; ++k)
+            if (transposed_[k]) detail::transpose_dense(params_[k], kernel_[k]);
+        prepared_->version.store(version_, std::memory_order_release);
+    }
     void check_batch(const buffer& input, const target_type& target) const {
         const int batch = detail::batch_of(input);
         if constexpr (std::is_same_v<target_type, labels>)
@@ -327,6 +367,11 @@ private:
 
     std::vector<parameter_info> infos_;
     std::array<buffer, parameter_tensors> params_;
+    // What the forward pass reads instead of a dense weight: its transpose.
+    std::array<bool, parameter_tensors> transposed_{};
+    mutable std::array<buffer, parameter_tensors> kernel_;
+    std::uint64_t version_ = 1;  // bumped by every change of the parameters
+    std::unique_ptr<detail::kernel_weights> prepared_ = std::make_unique<detail::kernel_weights>();
     // Training state, allocated by the first train_step.
     bool state_ready_ = false;
     long step_ = 0;

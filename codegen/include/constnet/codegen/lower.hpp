@@ -38,6 +38,11 @@ struct lower_options {
     // tiles up (and Li2018 tiles the batch assuming it is at least as large
     // as its estimate); the extra values computed are never used.
     bool bounded_reads = false;
+    // true: dense weights arrive as [in, out] (Halide (out, in): output
+    // features contiguous), transposed once by the caller when weights
+    // change, not by the pipeline on every call. constnet::model does this
+    // for the ahead-of-time forward pass (codegen/src/main.cpp).
+    bool dense_weights_transposed = false;
     // "" for constnet's schedules, or a Halide autoscheduler for comparison:
     // "Mullapudi2016" for forward passes, "Li2018" for train steps.
     std::string autoscheduler;
