@@ -64,22 +64,19 @@ running_max_funcs running_max(Func z, int count, const std::string& name) {
 
 namespace {
 
-Func pad_spatial(const value& in, Expr fill, const std::string& name) {
-    const int W = in.shape.w(), H = in.shape.h();
-    Func padded(name + "_padded");
-    Expr inside = x >= 0 && x < W && y >= 0 && y < H;
-    padded(x, y, c, n) = select(inside, in.f(clamp(x, 0, W - 1), clamp(y, 0, H - 1), c, n), fill);
-    return padded;
-}
-
 bool has_padding(const layer_desc& d) { return d.pad_left || d.pad_right || d.pad_top || d.pad_bottom; }
 
 // The input as a consumer with padding sees it: the fill value outside. A
 // layer without padding reads the input itself (no clamp, so loads stay dense).
 Func pad_spatial(const value& in, Expr fill, const layer_desc& d, const std::string& name) {
-    if (has_padding(d)) return pad_spatial(in, fill, name);
     Func padded(name + "_padded");
-    padded(x, y, c, n) = in.f(x, y, c, n);
+    if (!has_padding(d)) {
+        padded(x, y, c, n) = in.f(x, y, c, n);
+        return padded;
+    }
+    const int W = in.shape.w(), H = in.shape.h();
+    Expr inside = x >= 0 && x < W && y >= 0 && y < H;
+    padded(x, y, c, n) = select(inside, in.f(clamp(x, 0, W - 1), clamp(y, 0, H - 1), c, n), fill);
     return padded;
 }
 

@@ -4,7 +4,6 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <charconv>
 #include <cerrno>
 #include <cmath>
 #include <csignal>
@@ -175,16 +174,6 @@ namespace detail {
 namespace {
 volatile std::sig_atomic_t interrupt_flag = 0;
 extern "C" void on_interrupt(int) { interrupt_flag = 1; }
-
-// A count written by fit_metadata: all digits, no sign, no trailing text.
-long parse_count(const std::filesystem::path& path, const std::string& key, const std::string& text) {
-    long v = -1;
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-    if (ec != std::errc() || end != text.data() + text.size() || v < 0)
-        throw error(fmt::format("checkpoint '{}': metadata '{}' is \"{}\", expected a non-negative integer",
-                                path.string(), key, text.substr(0, 40)));
-    return v;
-}
 
 double parse_real(const std::filesystem::path& path, const std::string& key, const std::string& text) {
     char* end = nullptr;

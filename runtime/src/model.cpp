@@ -35,6 +35,15 @@ void transpose_dense(const buffer& w, buffer& wt) {
                 for (int i = i0; i < std::min(i0 + block, in); ++i) dst[static_cast<long>(i) * out + o] = src[static_cast<long>(o) * in + i];
 }
 
+long parse_count(const std::filesystem::path& path, const std::string& key, const std::string& text) {
+    long v = -1;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec != std::errc() || end != text.data() + text.size() || v < 0)
+        throw error(fmt::format("checkpoint '{}': metadata '{}' is \"{}\", expected a non-negative integer",
+                                path.string(), key, text.substr(0, 40)));
+    return v;
+}
+
 int batch_of(const buffer& input) {
     const int rank = input.dimensions();
     return rank ? input.dim(rank - 1).extent() : 0;
@@ -202,14 +211,10 @@ std::map<std::string, std::string> load_checkpoint(const std::filesystem::path& 
     if (it == f.metadata.end() || it->second != network)
         throw error(fmt::format("checkpoint '{}': written for network '{}', expected '{}'", path.string(),
                                 it == f.metadata.end() ? "(none)" : it->second, network));
-    long saved_step = -1;
-    if (const auto s = f.metadata.find("constnet.optimizer_step"); s != f.metadata.end()) {
-        const auto& text = s->second;
-        const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), saved_step);
-        if (ec != std::errc() || end != text.data() + text.size()) saved_step = -1;
-    }
-    if (saved_step < 0)
-        throw error(fmt::format("checkpoint '{}': metadata 'constnet.optimizer_step' is missing or not a count", path.string()));
+    const auto s = f.metadata.find("constnet.optimizer_step");
+    if (s == f.metadata.end())
+        throw error(fmt::format("checkpoint '{}': metadata 'constnet.optimizer_step' is missing", path.string()));
+    const long saved_step = parse_count(path, s->first, s->second);
     if (accept) accept(f.metadata);
     for (std::size_t k = 0; k < infos.size(); ++k) {
         copy_in(f, infos[k].name(), params[k]);

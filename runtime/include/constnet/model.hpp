@@ -117,6 +117,9 @@ std::vector<parameter_info> parameters_of(std::span<const layer_desc> nodes);
 void check_labels(std::string_view network, const labels& target, int batch, int classes);
 void check_targets(std::string_view network, const buffer& target, int batch, const tensor_shape& output);
 int batch_of(const buffer& input);
+// A count in checkpoint metadata: all digits, no sign, no trailing text;
+// otherwise a constnet::error naming the file, the key and the text.
+long parse_count(const std::filesystem::path& path, const std::string& key, const std::string& text);
 // The generated forward reads dense weights transposed ([in, out]); the model
 // keeps such a copy, refreshed when the parameters have changed (`version`).
 struct kernel_weights {
