@@ -40,6 +40,10 @@ struct node_funcs {
     Func wt;      // dense: weights transposed to (u, j) so outputs vectorize
     bool wt_given = false;  // dense: the weights arrived transposed (wt is an alias)
     Func mx, scan, sum; // softmax
+    // conv2d computed channel-major: acc is (c, pixel, n), pixel = x + y * W,
+    // and cm its per-image result that out.f reads back in NCHW order.
+    bool channel_major = false;
+    Func cm;
 };
 
 std::string node_name(int index, const layer_desc& d) { return fmt::format("n{}_{}", index, op_name(d.kind)); }
@@ -80,13 +84,26 @@ Func pad_spatial(const value& in, Expr fill, const layer_desc& d, const std::str
     return padded;
 }
 
-node_funcs define_conv2d(const layer_desc& d, const value& in, Func w, const Func* b, const std::string& name) {
+node_funcs define_conv2d(const layer_desc& d, const value& in, Func w, const Func* b, bool channel_major,
+                          const std::string& name) {
     node_funcs r;
     r.padded = pad_spatial(in, 0.0f, d, name);
     RDom k(0, d.kw, 0, d.kh, 0, d.in.c(), name + "_r");
     Expr kx = d.flip ? d.kw - 1 - k.x : Expr(k.x);  // true convolution reads the kernel flipped
     Expr ky = d.flip ? d.kh - 1 - k.y : Expr(k.y);
     r.acc = Func(name + "_acc");
+    if (channel_major) {
+        // Output channels innermost: a register tile is a few pixels of a row
+        // x a few channel vectors, whatever the image width.
+        r.channel_major = true;
+        r.acc(c, x, y, n) = b ? (*b)(c) : Expr(0.0f);
+        r.acc(c, x, y, n) += w(kx, ky, k.z, c) * r.padded(x * d.sw + k.x - d.pad_left, y * d.sh + k.y - d.pad_top, k.z, n);
+        r.cm = Func(name + "_cm");
+        r.cm(c, x, y, n) = r.acc(c, x, y, n);
+        r.out.f = Func(name);
+        r.out.f(x, y, c, n) = r.cm(c, x, y, n);
+        return r;
+    }
     r.acc(x, y, c, n) = b ? (*b)(c) : Expr(0.0f);
     r.acc(x, y, c, n) += w(kx, ky, k.z, c) * r.padded(x * d.sw + k.x - d.pad_left, y * d.sh + k.y - d.pad_top, k.z, n);
     r.out.f = Func(name);
@@ -209,7 +226,8 @@ machine machine_for(const Target& t) {
     machine m;
     m.vec = t.natural_vector_size<float>();
     // AVX-512 has 32 vector registers, AVX2/SSE 16: keep room for the
-    // broadcast weights and input vectors next to the accumulators.
+    // broadcast weights and input vectors next to the accumulators (14 of
+    // 16 spilled: bench/run_suite.py, every 3x3 conv below 0.6x oneDNN).
     m.accumulators = t.has_feature(Target::AVX512) ? 24 : 12;
     return m;
 }
@@ -219,12 +237,6 @@ int vector_width(int extent, const machine& m) {
     int v = 1;
     while (v * 2 <= std::min(extent, m.vec)) v *= 2;
     return v;
-}
-
-int largest_divisor_at_most(int value, int limit) {
-    for (int d = std::min(value, limit); d > 1; --d)
-        if (value % d == 0) return d;
-    return 1;
 }
 
 // The padded input of one image, materialized per image inside the parallel
@@ -243,14 +255,46 @@ void schedule_padded(Func root, Func padded, const layer_desc& d, const machine&
 // is reused for tk channels and each broadcast weight for ty rows. Bias and
 // activation are applied to the tile in registers. The padded input is
 // materialized once per image.
+// The register tile (ty rows x tk output channels of one vector each) that
+// does the most useful multiply-adds per cycle: a reduction step issues
+// ty*tk FMAs and ty + tk loads (input vectors, broadcast weights), two of
+// each per cycle; rows computed past the last one (the last tile is shifted
+// inwards and recomputes rows) are wasted. conv3x3 512->512 @7 with the
+// fixed 3x4 tile computed 9 rows for 7 and reached 0.53x oneDNN's (blocked)
+// speed; the chosen 1x8 wastes none: 0.69x. (A 7x2 tile needs 14
+// accumulators + 2 operands + addresses: it spilled, 0.42x.)
+struct conv_tile {
+    int ty, tk;
+};
+conv_tile choose_conv_tile(const layer_desc& d, const machine& m) {
+    conv_tile best{1, 1};
+    double best_rate = 0;
+    const int H = d.out.h();
+    for (int tk = 1; tk <= std::min(d.out.c(), m.accumulators); ++tk) {
+        if (d.out.c() % tk) continue;  // channel tiles divide C_out: no recomputed channels
+        for (int ty = 1; ty <= std::min(H, m.accumulators / tk); ++ty) {
+            const double rows_computed = double((H + ty - 1) / ty) * ty;
+            const double useful = ty * tk * (H / rows_computed);
+            const double cycles = std::max(ty * tk, ty + tk) / 2.0 + 1.0;  // +1: loop and address overhead
+            const double rate = useful / cycles;
+            if (rate > best_rate + 1e-9) best_rate = rate, best = {ty, tk};
+        }
+    }
+    return best;
+}
+
+// conv2d: output tiles of xv (one vector) x ty rows x tk channels held in
+// registers while the reduction runs over (kx, ky, c_in); each input vector
+// is reused for tk channels and each broadcast weight for ty rows. Bias and
+// activation are applied to the tile in registers. The padded input is
+// materialized once per image.
 void schedule_conv2d(Func root, node_funcs f, const layer_desc& d, const machine& m) {
     // A full vector also for rows a little narrower than one (7 of 8 lanes
     // beat 4 + 3): conv3x3 512->512 @7, N=1, one thread, went from 0.32x to
     // 0.53x oneDNN's (blocked) speed, measured side by side (bench/run_suite.py).
     const bool full = d.out.w() >= m.vec * 3 / 4;
     const int xv = full ? m.vec : vector_width(d.out.w(), m);
-    const int tk = largest_divisor_at_most(d.out.c(), 4);
-    const int ty = std::max(1, std::min(d.out.h(), m.accumulators / tk));
+    const auto [ty, tk] = choose_conv_tile(d, m);
     Var xo("xo"), xi("xi"), yo("yo"), yi("yi"), ko("ko"), ki("ki");
     root.split(x, xo, xi, xv, d.out.w() < xv ? TailStrategy::GuardWithIf : TailStrategy::Auto)
         .split(y, yo, yi, ty)
@@ -265,12 +309,63 @@ void schedule_conv2d(Func root, node_funcs f, const layer_desc& d, const machine
     const auto r = f.acc.rvars();  // kx, ky, c_in: reduction outside the register tile
     f.acc.update().reorder(x, y, c, r[0], r[1], r[2], n)
         .vectorize(x).unroll(y).unroll(c);
+    // Small windows unrolled: no loop overhead and constant offsets per tap.
+    // The kernel's rows unrolled (constant offsets, less loop overhead):
+    // conv3x3 64->64 @56 0.90x -> 0.93x oneDNN, 512->512 @7 0.70x -> 0.69x
+    // (noise), LeNet conv1 2.3x -> 1.8x-3.2x (noisy). Unrolling the
+    // columns too (all 9 taps) let LLVM keep loaded rows live across taps
+    // and spill accumulators: all 3x3 convs fell below 0.6x.
+    if (d.kw <= 5) f.acc.update().unroll(r[0]);
     // Without padding the tiles read the input directly (no per-image copy),
     // unless a tile wider than the row would read past it. Measured neutral
     // (conv1x1 256->64 @56: 0.61x -> 0.64x oneDNN; LeNet conv2 0.84x -> 0.86x)
     // but it saves the copy's memory.
     if (!has_padding(d) && d.out.w() >= xv) f.padded.compute_inline();
     else schedule_padded(root, f.padded, d, m);
+}
+
+// A conv computes channel-major (vectors of output channels, tiles of a few
+// pixels of a row) when its weights arrive output-major
+// (layer_desc::output_major_weight), row-major (vectors along x) otherwise.
+// Measured, one thread (bench/run_suite.py): LeNet conv2 (6->16 k5 @14,
+// 10x10 out) 0.96x -> 1.40x oneDNN's blocked layout; but the 3x3 convs of
+// 64..512 channels fell to 0.45-0.85x: their tiles stream the weights and
+// C_in input rows from L2 (the row-major tiles reuse each row vector for tk
+// channels), hence the rule's 32 KiB. Row-major tiles need the weights in
+// PyTorch's layout: with tk adjacent channels LLVM merges the broadcasts
+// into a vector load and shuffles (3x3 convs 0.27-0.45x).
+// The channel-major conv: tiles of tx pixels x tc channel vectors in
+// registers while the reduction runs over (kx, ky, c_in); each reduction step
+// loads tc weight vectors (contiguous: the weights arrive output-major) and
+// broadcasts tx inputs. The per-image result, channel-major, is read back in
+// NCHW order by the group's root (bias and activation applied there).
+void schedule_conv2d_channel_major(Func root, node_funcs f, const layer_desc& d, const machine& m) {
+    const int W = d.out.w(), C = d.out.c();
+    const int cv = vector_width(C, m);  // 8 channels on AVX-512 when C_out is not a multiple of 16
+    int tc = 1, tx = 1;
+    double best = 0;
+    for (int c_vectors = 1; c_vectors <= 3 && c_vectors * cv <= C; ++c_vectors)
+        for (int t = 1; t * c_vectors <= m.accumulators && t <= W; ++t) {
+            const double useful_x = double(W) / (double((W + t - 1) / t) * t);
+            const int cw = c_vectors * cv;
+            const double useful_c = double(C) / (double((C + cw - 1) / cw) * cw);
+            const double useful = t * c_vectors * useful_x * useful_c;
+            const double rate = useful / (std::max(t * c_vectors, t + c_vectors) / 2.0 + 0.5);
+            if (rate > best + 1e-9) best = rate, tx = t, tc = c_vectors;
+        }
+    root.vectorize(x, vector_width(d.out.w(), m), TailStrategy::GuardWithIf);
+    par(root, c, m);
+    par(root, n, m);
+    f.cm.compute_at(root, n);
+    Var xo("xo"), xi("xi"), co("co"), ci("ci");
+    f.cm.split(c, co, ci, tc * cv).split(x, xo, xi, tx).reorder(ci, xi, xo, y, co).vectorize(ci, cv).unroll(ci).unroll(xi);
+    par(f.cm, co, m);
+    f.acc.compute_at(f.cm, xo).vectorize(c, cv).unroll(c).unroll(x);
+    const auto r = f.acc.rvars();
+    f.acc.update().reorder(c, x, r[0], r[1], r[2], y, n).vectorize(c, cv).unroll(c).unroll(x);
+    if (d.kw <= 5) f.acc.update().unroll(r[0]);
+    if (has_padding(d)) schedule_padded(root, f.padded, d, m);
+    else f.padded.compute_inline();
 }
 
 void schedule_pool(Func root, node_funcs f, const layer_desc& d, const machine& m) {
@@ -461,18 +556,24 @@ forward_pipeline lower_forward(std::span<const layer_desc> nodes, const lower_op
         const value& in = funcs[d.inputs[0]].out;
         const std::string name = node_name(idx, d);
         const Func* bias = nullptr;
+        const bool output_major = opt.weights_output_major && d.output_major_weight();
         ImageParam w, b;
         Func wf, bf;
         if (d.has_params()) {
             const int mod = module_index(idx);
             w = ImageParam(Float(32), d.weight_rank(), fmt::format("p{}_weight", mod));
             auto ws = d.weight_shape();
-            p.param_extents.push_back(d.kind == op::conv2d              ? std::vector<int>{ws[3], ws[2], ws[1], ws[0]}
-                                      : opt.dense_weights_transposed ? std::vector<int>{ws[0], ws[1]}
-                                                                     : std::vector<int>{ws[1], ws[0]});
+            std::vector<int> extents(ws.rbegin() + (4 - d.weight_rank()), ws.rend());  // PyTorch's, reversed
+            if (output_major) std::rotate(extents.rbegin(), extents.rbegin() + 1, extents.rend());
+            p.param_extents.push_back(extents);
             constrain(w, p.param_extents.back());
             p.params.push_back(w);
             wf = opt.bounded_reads ? BoundaryConditions::repeat_edge(w) : Func(w);
+            if (output_major && d.kind == op::conv2d) {  // back to (kw, kh, C_in, C_out) indexing
+                Func rotated(fmt::format("p{}_weight_om", mod));
+                rotated(x, y, c, n) = wf(n, x, y, c);
+                wf = rotated;
+            }
             if (d.bias) {
                 b = ImageParam(Float(32), 1, fmt::format("p{}_bias", mod));
                 p.param_extents.push_back({d.units});
@@ -483,9 +584,11 @@ forward_pipeline lower_forward(std::span<const layer_desc> nodes, const lower_op
             }
         }
         switch (d.kind) {
-        case op::conv2d: funcs[idx] = define_conv2d(d, in, wf, bias, name); break;
+        case op::conv2d:
+            funcs[idx] = define_conv2d(d, in, wf, bias, output_major && opt.schedule && opt.autoscheduler.empty(), name);
+            break;
         case op::dense:
-            funcs[idx] = define_dense(d, in, wf, bias, opt.dense_weights_transposed, name);
+            funcs[idx] = define_dense(d, in, wf, bias, output_major, name);
             break;
         case op::max_pool:
         case op::avg_pool: funcs[idx] = define_pool(d, in, name); break;
@@ -550,7 +653,10 @@ forward_pipeline lower_forward(std::span<const layer_desc> nodes, const lower_op
         else if (!output) root.compute_root();
         const machine& m = inside_consumer ? per_image : at_root;
         switch (head.kind) {
-        case op::conv2d: schedule_conv2d(root, funcs[idx], head, m); break;
+        case op::conv2d:
+            if (funcs[idx].channel_major) schedule_conv2d_channel_major(root, funcs[idx], head, m);
+            else schedule_conv2d(root, funcs[idx], head, m);
+            break;
         case op::max_pool:
         case op::avg_pool: schedule_pool(root, funcs[idx], head, m); break;
         case op::dense: schedule_dense(root, funcs[idx], head, m); break;

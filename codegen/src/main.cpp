@@ -108,9 +108,9 @@ void compile_network(const std::string& name, const std::string& function, const
         std::ofstream(base + ".summary.txt") << constnet::summary(net.nodes) << fmt::format("Halide target: {}\n", names);
     }
     compile_pipeline(base, function, targets, dump, [&](const Halide::Target& t) {
-        // constnet::model passes dense weights transposed (prepared when they change).
+        // constnet::model passes the weights output-major (prepared when they change).
         auto p = constnet::codegen::lower_forward(
-            net.nodes, {.target = t, .dense_weights_transposed = true, .autoscheduler = autoscheduler});
+            net.nodes, {.target = t, .weights_output_major = true, .autoscheduler = autoscheduler});
         return std::pair{Halide::Pipeline(p.output), p.arguments()};
     });
     if (training.loss.empty()) return;

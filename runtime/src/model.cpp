@@ -24,8 +24,10 @@ long parameter_info::size() const {
 
 namespace detail {
 
-void transpose_dense(const buffer& w, buffer& wt) {
-    const int in = w.dim(0).extent(), out = w.dim(1).extent();
+void output_major(const buffer& w, buffer& wt) {
+    const int rank = w.dimensions(), out = w.dim(rank - 1).extent();
+    int in = 1;
+    for (int d = 0; d + 1 < rank; ++d) in *= w.dim(d).extent();
     const float* src = w.data();
     float* dst = wt.data();
     constexpr int block = 16;  // cache-sized blocks of rows and columns

@@ -99,6 +99,22 @@ struct layer_desc {
     constexpr long parameter_count() const {
         return has_params() ? weight_size() + (bias ? units : 0) : 0;
     }
+    // Whether the generated forward pass reads this node's weight
+    // output-major: PyTorch's layout with the output dimension moved
+    // innermost (dense [in, out]; conv2d [C_in, kh, kw, C_out]), so output
+    // features or channels fill vectors. Always for dense; for conv2d when it
+    // is computed channel-major: channels that fill 8-float vectors and an
+    // image's padded input plus the weights within 32 KiB (an L1 cache); see
+    // codegen/src/lower.cpp. The runtime (constnet::model) rearranges these
+    // weights when they change; the rule depends on the shape only, so every
+    // target of a multi-target library agrees on it.
+    constexpr bool output_major_weight() const {
+        if (kind == op::dense) return true;
+        if (kind != op::conv2d) return false;
+        const long bytes = 4L * (long(in.c()) * (in.h() + pad_top + pad_bottom) * (in.w() + pad_left + pad_right) +
+                                 long(units) * in.c() * kh * kw);
+        return units % 8 == 0 && bytes <= 32 * 1024;
+    }
     // Floating-point operations per sample: 2 per multiply-add for conv2d and
     // dense (the usual 2*K*C*R*S*P*Q), one per window element for pooling and
     // one per element for activations and softmax.

@@ -120,13 +120,16 @@ int batch_of(const buffer& input);
 // A count in checkpoint metadata: all digits, no sign, no trailing text;
 // otherwise a constnet::error naming the file, the key and the text.
 long parse_count(const std::filesystem::path& path, const std::string& key, const std::string& text);
-// The generated forward reads dense weights transposed ([in, out]); the model
-// keeps such a copy, refreshed when the parameters have changed (`version`).
+// The generated forward reads weights output-major (a dense weight as
+// [in, out], a conv weight as [C_in, kh, kw, C_out]); the model keeps such a
+// copy, refreshed when the parameters have changed (`version`).
 struct kernel_weights {
     std::mutex mutex;
     std::atomic<std::uint64_t> version{0};  // the parameter version the copies hold
 };
-void transpose_dense(const buffer& w, buffer& wt);  // Halide (in, out) -> (out, in)
+// PyTorch's [out, rest...] -> [rest..., out]: a transpose of the matrix
+// [out][rest]; in Halide order, (rest..., out) -> (out, rest...).
+void output_major(const buffer& w, buffer& om);
 void init_parameters(std::span<const parameter_info> infos, std::span<buffer> params, std::uint64_t seed, init_kind kind);
 void load_parameters(const std::filesystem::path& path, std::span<const parameter_info> infos, std::span<buffer> params);
 void save_parameters(const std::filesystem::path& path, std::string_view network, std::span<const parameter_info> infos,
@@ -173,8 +176,12 @@ public:
             std::vector<int> extents(p.shape.rbegin() + (4 - p.rank), p.shape.rend());
             params_[k] = buffer(extents);
             params_[k].fill(0.0f);
-            transposed_[k] = Net.describe()[p.node].kind == op::dense && !p.is_bias;
-            if (transposed_[k]) kernel_[k] = buffer(std::vector<int>(extents.rbegin(), extents.rend()));
+            transposed_[k] = !p.is_bias && Net.describe()[p.node].output_major_weight();
+            if (transposed_[k]) {
+                std::vector<int> om(extents);
+                std::rotate(om.rbegin(), om.rbegin() + 1, om.rend());  // the output dimension innermost
+                kernel_[k] = buffer(om);
+            }
         }
     }
     // A model owns its parameters: moving is fine, copying would alias them.
@@ -325,14 +332,14 @@ public:
 
 private:
     void changed() { ++version_; }
-    // Brings the transposed dense weights up to the parameters' version; the
+    // Brings the output-major weights up to the parameters' version; the
     // first forward after a change does it, under a lock, once.
     void prepare_kernels() const {
         if (prepared_->version.load(std::memory_order_acquire) == version_) return;
         std::lock_guard lock(prepared_->mutex);
         if (prepared_->version.load(std::memory_order_relaxed) == version_) return;
         for (int k = 0; k < parameter_tensors; ++k)
-            if (transposed_[k]) detail::transpose_dense(params_[k], kernel_[k]);
+            if (transposed_[k]) detail::output_major(params_[k], kernel_[k]);
         prepared_->version.store(version_, std::memory_order_release);
     }
     void check_batch(const buffer& input, const target_type& target) const {
@@ -370,7 +377,7 @@ private:
 
     std::vector<parameter_info> infos_;
     std::array<buffer, parameter_tensors> params_;
-    // What the forward pass reads instead of a dense weight: its transpose.
+    // What the forward pass reads instead of a weight: its output-major copy.
     std::array<bool, parameter_tensors> transposed_{};
     mutable std::array<buffer, parameter_tensors> kernel_;
     std::uint64_t version_ = 1;  // bumped by every change of the parameters

@@ -38,11 +38,15 @@ struct lower_options {
     // tiles up (and Li2018 tiles the batch assuming it is at least as large
     // as its estimate); the extra values computed are never used.
     bool bounded_reads = false;
-    // true: dense weights arrive as [in, out] (Halide (out, in): output
-    // features contiguous), transposed once by the caller when weights
-    // change, not by the pipeline on every call. constnet::model does this
-    // for the ahead-of-time forward pass (codegen/src/main.cpp).
-    bool dense_weights_transposed = false;
+    // true: weights for which layer_desc::output_major_weight() holds arrive
+    // output-major: a dense weight as [in, out] (Halide (out, in)), a conv
+    // weight as [C_in, kh, kw, C_out] (Halide (C_out, kw, kh, C_in)), i.e.
+    // PyTorch's layout with the output dimension moved innermost, so output
+    // features/channels fill vectors. The caller
+    // rearranges them once when the weights change, not the pipeline on every
+    // call; constnet::model does this for the ahead-of-time forward pass
+    // (codegen/src/main.cpp).
+    bool weights_output_major = false;
     // "" for constnet's schedules, or a Halide autoscheduler for comparison:
     // "Mullapudi2016" for forward passes, "Li2018" for train steps.
     std::string autoscheduler;
