@@ -339,7 +339,13 @@ void schedule_conv2d(Func root, node_funcs f, const layer_desc& d, const machine
 // loads tc weight vectors (contiguous: the weights arrive output-major) and
 // broadcasts tx inputs. The per-image result, channel-major, is read back in
 // NCHW order by the group's root (bias and activation applied there).
-void schedule_conv2d_channel_major(Func root, node_funcs f, const layer_desc& d, const machine& m) {
+//
+// cm_storage: the group's root is stored channel-major too (its consumer
+// reads it so, see lower_forward): bias and activation are applied in a
+// separate pass over dense vectors and nothing is transposed. Applying them
+// in the register tile instead made LeNet's conv2 3x slower: LLVM hoisted
+// exp's constants out of the loop nest and spilled accumulators.
+void schedule_conv2d_channel_major(Func root, node_funcs f, const layer_desc& d, const machine& m, bool cm_storage) {
     const int W = d.out.w(), C = d.out.c();
     const int cv = vector_width(C, m);  // 8 channels on AVX-512 when C_out is not a multiple of 16
     int tc = 1, tx = 1;
@@ -353,22 +359,36 @@ void schedule_conv2d_channel_major(Func root, node_funcs f, const layer_desc& d,
             const double rate = useful / (std::max(t * c_vectors, t + c_vectors) / 2.0 + 0.5);
             if (rate > best + 1e-9) best = rate, tx = t, tc = c_vectors;
         }
-    root.vectorize(x, vector_width(d.out.w(), m), TailStrategy::GuardWithIf);
-    par(root, c, m);
+    Var xo("xo"), xi("xi"), co("co"), ci("ci");
+    if (cm_storage) {
+        root.reorder_storage(c, x, y, n).reorder(c, x, y, n).vectorize(c, cv);
+    } else {
+        root.vectorize(x, vector_width(d.out.w(), m), TailStrategy::GuardWithIf);
+        par(root, c, m);
+    }
     par(root, n, m);
     f.cm.compute_at(root, n);
-    Var xo("xo"), xi("xi"), co("co"), ci("ci");
-    f.cm.split(c, co, ci, tc * cv).split(x, xo, xi, tx).reorder(ci, xi, xo, y, co).vectorize(ci, cv).unroll(ci).unroll(xi);
+    f.cm.split(c, co, ci, tc * cv).split(x, xo, xi, tx).reorder(ci, xi, xo, y, co);
+    f.cm.vectorize(ci, cv).unroll(ci).unroll(xi);
     par(f.cm, co, m);
     f.acc.compute_at(f.cm, xo).vectorize(c, cv).unroll(c).unroll(x);
     const auto r = f.acc.rvars();
     f.acc.update().reorder(c, x, r[0], r[1], r[2], y, n).vectorize(c, cv).unroll(c).unroll(x);
-    if (d.kw <= 5) f.acc.update().unroll(r[0]);
+    // Not unrolled over kx: the tile's broadcasts overlap across taps
+    // (pixel x + kx), LLVM keeps them live and spills accumulators.
     if (has_padding(d)) schedule_padded(root, f.padded, d, m);
     else f.padded.compute_inline();
 }
 
-void schedule_pool(Func root, node_funcs f, const layer_desc& d, const machine& m) {
+void schedule_pool(Func root, node_funcs f, const layer_desc& d, const machine& m, bool cm_storage) {
+    // The windows read the input itself (with the padding's fill where they
+    // leave it): no per-image copy.
+    f.padded.compute_inline();
+    if (cm_storage) {  // input and output channel-major: vectors of channels
+        root.reorder_storage(c, x, y, n).reorder(c, x, y, n).vectorize(c, vector_width(d.out.c(), m));
+        par(root, n, m);
+        return;
+    }
     const int xv = d.out.w() >= 2 * m.vec ? 2 * m.vec : vector_width(d.out.w(), m);
     // Parallel over channels (outside the rows): a parallel loop over rows
     // inside the loop over channels launched 64 small task sets per image.
@@ -378,9 +398,6 @@ void schedule_pool(Func root, node_funcs f, const layer_desc& d, const machine& 
     root.vectorize(x, xv);
     par(root, c, m);
     par(root, n, m);
-    // The windows read the input itself (with the padding's fill where they
-    // leave it): no per-image copy.
-    f.padded.compute_inline();
 }
 
 // dense: per sample, tiles of two vectors of outputs accumulate in registers
@@ -641,6 +658,22 @@ forward_pipeline lower_forward(std::span<const layer_desc> nodes, const lower_op
     }
     bool chain = true;
     for (int idx = 1; idx <= last; ++idx) chain &= nodes[idx].inputs[0] == idx - 1 && nodes[idx].inputs[1] < 0;
+    // Channel-major storage between groups: a channel-major conv's group (and
+    // a pool after it) keeps its result channel-major when its consumer reads
+    // it so without transposing: a dense layer (scalar reads through a
+    // flatten) or such a pool. LeNet conv2 -> sigmoid -> pool -> dense: the
+    // transposing copy and gathers took 13% of batch-1 time (profiler).
+    std::vector<bool> candidate(groups.size()), cm_storage(groups.size());
+    for (std::size_t g = 0; g < groups.size() && chain; ++g) {
+        const layer_desc& head = nodes[groups[g].head];
+        candidate[g] = (head.kind == op::conv2d && funcs[groups[g].head].channel_major) ||
+                       (is_pool(head.kind) && g > 0 && candidate[g - 1]);
+    }
+    for (std::size_t g = groups.size(); g-- > 0;) {
+        if (!candidate[g] || g + 1 == groups.size()) continue;
+        const op next = nodes[groups[g + 1].head].kind;
+        cm_storage[g] = next == op::dense || (is_pool(next) && cm_storage[g + 1]);
+    }
     const machine at_root = machine_for(opt.target);
     machine per_image = at_root;
     per_image.parallel = false;
@@ -654,11 +687,11 @@ forward_pipeline lower_forward(std::span<const layer_desc> nodes, const lower_op
         const machine& m = inside_consumer ? per_image : at_root;
         switch (head.kind) {
         case op::conv2d:
-            if (funcs[idx].channel_major) schedule_conv2d_channel_major(root, funcs[idx], head, m);
+            if (funcs[idx].channel_major) schedule_conv2d_channel_major(root, funcs[idx], head, m, cm_storage[g]);
             else schedule_conv2d(root, funcs[idx], head, m);
             break;
         case op::max_pool:
-        case op::avg_pool: schedule_pool(root, funcs[idx], head, m); break;
+        case op::avg_pool: schedule_pool(root, funcs[idx], head, m, cm_storage[g]); break;
         case op::dense: schedule_dense(root, funcs[idx], head, m); break;
         case op::softmax: schedule_softmax(root, funcs[idx], head, m); break;
         default: schedule_elementwise(root, nodes[end].out, m); break;

@@ -207,16 +207,31 @@ std::vector<int> weight_extents(const layer_desc& d) {
     return d.kind == op::conv2d ? std::vector<int>{s[3], s[2], s[1], s[0]} : std::vector<int>{s[1], s[0]};
 }
 
+// PyTorch's [out, rest...] -> [rest..., out], as constnet::model prepares
+// the weights layer_desc::output_major_weight() names (an independent loop).
+std::vector<float> output_major(const std::vector<float>& w, int out) {
+    const std::size_t rest = w.size() / out;
+    std::vector<float> om(w.size());
+    for (int o = 0; o < out; ++o)
+        for (std::size_t r = 0; r < rest; ++r) om[r * out + o] = w[o * rest + r];
+    return om;
+}
+
 ref::tensor run_halide(const std::vector<layer_desc>& nodes, const ref::tensor& x, net_params p,
                        const cg::lower_options& opt = {}) {
     cg::forward_pipeline pipe = cg::lower_forward(nodes, opt);
+    for (std::size_t k = 0; k < nodes.size(); ++k)
+        if (opt.weights_output_major && nodes[k].output_major_weight()) p.weight[k] = output_major(p.weight[k], nodes[k].units);
     std::vector<float> input = x.v;
     pipe.input.set(Halide::Buffer<float>(input.data(), batch_extents(nodes[0].out, x.n)));
     std::size_t next = 0;
     for (std::size_t k = 0; k < nodes.size(); ++k) {
         if (!nodes[k].has_params()) continue;
         REQUIRE(next < pipe.params.size());
-        pipe.params[next++].set(Halide::Buffer<float>(p.weight[k].data(), weight_extents(nodes[k])));
+        auto extents = weight_extents(nodes[k]);
+        if (opt.weights_output_major && nodes[k].output_major_weight())
+            std::rotate(extents.rbegin(), extents.rbegin() + 1, extents.rend());  // the output dimension innermost
+        pipe.params[next++].set(Halide::Buffer<float>(p.weight[k].data(), extents));
         if (nodes[k].bias) {
             REQUIRE(next < pipe.params.size());
             pipe.params[next++].set(Halide::Buffer<float>(p.bias[k].data(), std::vector<int>{nodes[k].units}));
@@ -520,6 +535,35 @@ TEST_CASE("multi-layer chains match", "[codegen][chain]") {
 }
 
 // ========================================================================= schedules
+
+// With weights output-major (as constnet::model passes them), convs whose
+// channels fill vectors and whose data fit L1 are computed channel-major, and
+// their activations and pools stored channel-major when a dense layer or such
+// a pool consumes them. Reference: the same naive loops. Seeds 1000 + r.
+TEST_CASE("channel-major convs and their consumers match with output-major weights", "[codegen][conv2d][schedule]") {
+    cg::lower_options om;
+    om.weights_output_major = true;
+    const std::vector<std::vector<layer_desc>> nets{
+        {conv(16, 5, 5), plain(op::sigmoid), pool(op::avg_pool, 2, 2, 2, 2), plain(op::flatten), dense(12),
+         plain(op::sigmoid), dense(5)},                                                  // LeNet's second half
+        {conv(8, 3, 3, 1, 1, {1, 1, 1, 1}), plain(op::relu), pool(op::max_pool, 3, 3, 2, 2, {1, 1, 1, 1}),
+         plain(op::flatten), dense(7)},                                                  // max pool, padding
+        {conv(24, 3, 3, 2, 2, {1, 0, 2, 1}, true, true)},                                // the output itself, stride, flip
+        {conv(8, 1, 1, 1, 1, {0, 0, 0, 0}, false), plain(op::tanh), conv(16, 3, 2, 1, 2)},  // conv -> conv
+        {conv(32, 5, 3, 1, 1, {2, 2, 1, 1}), plain(op::relu), pool(op::avg_pool, 2, 2, 2, 2, {1, 1, 1, 1}, false),
+         plain(op::relu), plain(op::flatten), dense(3)},                                 // activation after the pool
+    };
+    const std::vector<tensor_shape> inputs{make_shape(6, 14, 14), make_shape(3, 9, 13), make_shape(2, 11, 6),
+                                           make_shape(5, 7, 19), make_shape(2, 10, 9)};
+    for (std::size_t r = 0; r < nets.size(); ++r) {
+        INFO("net " << r);
+        const auto nodes = make_net(inputs[r], nets[r]);
+        bool channel_major = false;
+        for (const auto& d : nodes) channel_major |= d.kind == op::conv2d && d.output_major_weight();
+        CHECK(channel_major);  // the case exercises the path it is about
+        check_network(nodes, 3, 1000 + static_cast<std::uint32_t>(r), om);
+    }
+}
 
 // lower_options{.schedule = false} leaves every Func unscheduled; both must
 // give the reference's values and agree with each other (seed 1000).
