@@ -405,15 +405,56 @@ void schedule_pool(Func root, node_funcs f, const layer_desc& d, const machine& 
 // contiguous): given so by the caller, or transposed once per call. LeNet at
 // batch 1 spent a third of its time in that per-call transpose (Halide's
 // profiler); constnet::model now prepares it when the weights change.
-void schedule_dense(Func root, node_funcs f, const layer_desc& d, const machine& m) {
+//
+// Batched (a trailing run of dense layers, when the batch has at least
+// `images` samples): the output's loop over the batch runs in blocks of
+// `images` samples (the last block shifted inwards), the run's layers are
+// computed per block, and each tile is outputs x all samples of the block:
+// each weight vector loaded is used for every sample (a blocked
+// matrix-multiply), where per sample it is used once. Smaller batches take
+// the per-sample path (`when` false).
+struct dense_batching {
+    Expr when;            // undefined: per sample only
+    int images = 1;       // samples per block
+    bool output = false;  // this layer is the pipeline's output (it owns the blocks)
+};
+
+int dense_block_images(const machine& m) { return std::max(1, m.accumulators / 2); }
+
+void schedule_dense(Func root, node_funcs f, const layer_desc& d, const machine& m, const dense_batching& b = {}) {
     const int uv = vector_width(d.units, m);
     const int tile = d.units >= 2 * uv ? 2 * uv : uv;
-    Var io("io"), ii("ii");
-    root.split(i, io, ii, tile).reorder(ii, io, n).vectorize(ii, uv);
-    par(root, n, m);
-    f.acc.compute_at(root, io).vectorize(i, uv);
+    Var io("io"), ii("ii"), no("no"), ni("ni");
+    const auto rvars = f.acc.rvars();
+    if (b.when.defined()) {
+        // The block loop (no) exists in both branches: the run's other
+        // layers are computed at it.
+        Stage batched = root.specialize(b.when);
+        batched.split(n, no, ni, b.images).split(i, io, ii, tile).reorder(ii, ni, io, no).vectorize(ii, uv).unroll(ni);
+        if (tile > uv) batched.unroll(ii);
+        if (b.output) {
+            if (m.parallel) batched.parallel(no);
+            root.split(n, no, ni, 1).split(i, io, ii, tile).reorder(ii, io, ni, no).vectorize(ii, uv);
+            par(root, no, m);
+        } else {
+            root.split(i, io, ii, tile).reorder(ii, io, n).vectorize(ii, uv);
+        }
+        std::vector<VarOrRVar> order{i, n};
+        for (const RVar& r : rvars) order.emplace_back(r);
+        f.acc.compute_at(root, io);
+        Stage pure = f.acc.specialize(b.when);
+        pure.vectorize(i, uv).unroll(n);
+        Stage update = f.acc.update().specialize(b.when);
+        update.reorder(order).vectorize(i, uv).unroll(n);
+        if (tile > uv) pure.unroll(i), update.unroll(i);
+    } else {
+        root.split(i, io, ii, tile).reorder(ii, io, n).vectorize(ii, uv);
+        par(root, n, m);
+        f.acc.compute_at(root, io);
+    }
+    f.acc.vectorize(i, uv);
     std::vector<VarOrRVar> order{i};
-    for (const RVar& r : f.acc.rvars()) order.emplace_back(r);
+    for (const RVar& r : rvars) order.emplace_back(r);
     order.emplace_back(n);
     f.acc.update().reorder(order).vectorize(i, uv);
     if (tile > uv) {
@@ -677,12 +718,24 @@ forward_pipeline lower_forward(std::span<const layer_desc> nodes, const lower_op
     const machine at_root = machine_for(opt.target);
     machine per_image = at_root;
     per_image.parallel = false;
+    // A trailing run of dense layers is batched (schedule_dense); the group
+    // before it is computed per block too, the groups before that per image.
+    std::size_t first_dense = groups.size();
+    dense_batching batching;
+    if (chain && opt.output_is_pipeline_output && !groups.empty() && nodes[groups.back().head].kind == op::dense) {
+        first_dense = groups.size() - 1;
+        while (first_dense > 0 && nodes[groups[first_dense - 1].head].kind == op::dense) --first_dense;
+        batching.images = dense_block_images(at_root);
+        batching.when = p.output.output_buffer().dim(p.output.dimensions() - 1).extent() >= batching.images;
+    }
     for (std::size_t g = 0; g < groups.size(); ++g) {
         auto [idx, end, root] = groups[g];  // Func is a handle: the copy schedules the same Func
         const layer_desc& head = nodes[idx];
         const bool output = end == last && opt.output_is_pipeline_output;
         const bool inside_consumer = chain && g + 1 < groups.size();
-        if (inside_consumer) root.compute_at(Func(groups[g + 1].root), n);
+        const bool per_block = first_dense < groups.size() && g + 1 >= first_dense && !output;
+        if (per_block) root.compute_at(p.output, Var("no"));
+        else if (inside_consumer) root.compute_at(Func(groups[g + 1].root), n);
         else if (!output) root.compute_root();
         const machine& m = inside_consumer ? per_image : at_root;
         switch (head.kind) {
@@ -692,7 +745,15 @@ forward_pipeline lower_forward(std::span<const layer_desc> nodes, const lower_op
             break;
         case op::max_pool:
         case op::avg_pool: schedule_pool(root, funcs[idx], head, m, cm_storage[g]); break;
-        case op::dense: schedule_dense(root, funcs[idx], head, m); break;
+        case op::dense:
+            if (g >= first_dense) {
+                dense_batching b = batching;
+                b.output = output;
+                schedule_dense(root, funcs[idx], head, m, b);
+            } else {
+                schedule_dense(root, funcs[idx], head, m);
+            }
+            break;
         case op::softmax: schedule_softmax(root, funcs[idx], head, m); break;
         default: schedule_elementwise(root, nodes[end].out, m); break;
         }

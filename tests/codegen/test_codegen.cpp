@@ -536,6 +536,27 @@ TEST_CASE("multi-layer chains match", "[codegen][chain]") {
 
 // ========================================================================= schedules
 
+// A trailing run of dense layers is computed in blocks of samples once the
+// batch fills a block (6 on AVX2): batches below, at and around the block
+// size, not multiples of it (the last block is shifted inwards and
+// recomputes samples), against the naive loops. Seeds 1100 + r.
+TEST_CASE("batched dense runs match below, at and above the block size", "[codegen][dense][schedule]") {
+    const std::vector<std::vector<layer_desc>> nets{
+        {conv(4, 3, 3), plain(op::sigmoid), pool(op::avg_pool, 2, 2, 2, 2), plain(op::flatten), dense(20),
+         plain(op::relu), dense(9), plain(op::tanh), dense(3)},
+        {dense(17), plain(op::sigmoid), dense(4)},  // flat input: the whole network is the run
+        {plain(op::flatten), dense(33)},            // one dense layer after a passive flatten
+    };
+    const std::vector<tensor_shape> inputs{make_shape(2, 8, 9), make_shape(12), make_shape(3, 4, 5)};
+    std::uint32_t seed = 1100;
+    for (std::size_t r = 0; r < nets.size(); ++r)
+        for (int batch : {1, 5, 6, 7, 13, 24}) {
+            INFO("net " << r << ", batch " << batch);
+            check_network(make_net(inputs[r], nets[r]), batch, seed++);
+            check_network(make_net(inputs[r], nets[r]), batch, seed++, cg::lower_options{.weights_output_major = true});
+        }
+}
+
 // With weights output-major (as constnet::model passes them), convs whose
 // channels fill vectors and whose data fit L1 are computed channel-major, and
 // their activations and pools stored channel-major when a dense layer or such
