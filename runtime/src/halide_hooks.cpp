@@ -152,9 +152,17 @@ void call(std::string_view network, std::string_view function, int (*fn)(void**)
     const int status = fn(args);
     if (status == 0) return;
     std::string got = input && input->host ? format_extents(*input) : std::string("a buffer without data");
+    const char* message = halide_message[0] ? halide_message : "no message";
+    // Name the input's shape as the cause only when it is not the expected
+    // one (a wrong output or parameter buffer fails with a right input).
+    bool input_ok = input && input->host && input->dimensions == expected_input.rank + 1;
+    for (int k = 0; input_ok && k < expected_input.rank; ++k)
+        input_ok = input->dim[k].extent == expected_input.dims[expected_input.rank - 1 - k];
+    if (input_ok)
+        throw error(fmt::format("{}.{} failed on an input of {} (the expected shape). Halide: {} (error {})", network,
+                                function, got, message, status));
     throw error(fmt::format("{}.{} failed: expected an input of N x {}, got {}. Halide: {} (error {})", network,
-                            function, format_shape(expected_input), got,
-                            halide_message[0] ? halide_message : "no message", status));
+                            function, format_shape(expected_input), got, message, status));
 }
 
 }  // namespace detail
