@@ -536,6 +536,41 @@ TEST_CASE("multi-layer chains match", "[codegen][chain]") {
 
 // ========================================================================= schedules
 
+// Random channel-major convs (C_out a multiple of 8, data within the 32 KiB
+// rule), alone or followed by an activation, a pool and a dense layer.
+// Shapes from std::mt19937 seeded 2025; values of configuration r from seed
+// 1200 + r.
+TEST_CASE("channel-major convs match on random shapes", "[codegen][conv2d][schedule]") {
+    cg::lower_options om;
+    om.weights_output_major = true;
+    std::mt19937 g(2025);
+    for (int r = 0, count = random_configs(8); r < count; ++r) {
+        const int c = pick(g, 1, 6), h = pick(g, 1, 16), w = pick(g, 1, 20);
+        layer_desc d = conv(8 * pick(g, 1, 4), pick(g, 1, 5), pick(g, 1, 5), pick(g, 1, 3), pick(g, 1, 3),
+                            {pick(g, 0, 2), pick(g, 0, 2), pick(g, 0, 3), pick(g, 0, 3)}, pick(g, 0, 1) == 1,
+                            pick(g, 0, 1) == 1);
+        if (h + d.pad_top + d.pad_bottom < d.kh || w + d.pad_left + d.pad_right < d.kw) {
+            --r;  // kernel does not fit: draw again
+            continue;
+        }
+        std::vector<layer_desc> layers{d};
+        if (pick(g, 0, 1) == 1) layers.push_back(plain(op::relu));
+        auto nodes = make_net(make_shape(c, h, w), layers);
+        if (!nodes[1].output_major_weight()) {
+            --r;  // over the 32 KiB rule: a row-major conv, drawn again
+            continue;
+        }
+        // A dense consumer (channel-major storage) when its sum is short
+        // enough for the float tolerance: over a few hundred random terms
+        // the summation order alone moves the result by ~1e-4 relative.
+        if (layers.size() == 2 && nodes[1].out.size() <= 96) {
+            layers.insert(layers.end(), {plain(op::flatten), dense(pick(g, 1, 9))});
+            nodes = make_net(make_shape(c, h, w), layers);
+        }
+        check_network(nodes, pick(g, 1, 8), 1200 + static_cast<std::uint32_t>(r), om);
+    }
+}
+
 // A trailing run of dense layers is computed in blocks of samples once the
 // batch fills a block (6 on AVX2): batches below, at and around the block
 // size, not multiples of it (the last block is shifted inwards and
