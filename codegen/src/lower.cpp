@@ -310,11 +310,11 @@ void schedule_conv2d(Func root, node_funcs f, const layer_desc& d, const machine
     f.acc.update().reorder(x, y, c, r[0], r[1], r[2], n)
         .vectorize(x).unroll(y).unroll(c);
     // Small windows unrolled: no loop overhead and constant offsets per tap.
-    // The kernel's rows unrolled (constant offsets, less loop overhead):
-    // conv3x3 64->64 @56 0.90x -> 0.93x oneDNN, 512->512 @7 0.70x -> 0.69x
-    // (noise), LeNet conv1 2.3x -> 1.8x-3.2x (noisy). Unrolling the
-    // columns too (all 9 taps) let LLVM keep loaded rows live across taps
-    // and spill accumulators: all 3x3 convs fell below 0.6x.
+    // The taps along a kernel row (kx) unrolled (constant offsets, less
+    // loop overhead): conv3x3 64->64 @56 0.90x -> 0.93x oneDNN, 512->512 @7
+    // 0.70x -> 0.69x (noise), LeNet conv1 2.3x -> 1.8x-3.2x (noisy).
+    // Unrolling ky too (all 9 taps) let LLVM keep loaded rows live across
+    // taps and spill accumulators: all 3x3 convs fell below 0.6x.
     if (d.kw <= 5) f.acc.update().unroll(r[0]);
     // Without padding the tiles read the input directly (no per-image copy),
     // unless a tile wider than the row would read past it. Measured neutral
