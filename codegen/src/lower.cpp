@@ -23,6 +23,9 @@ namespace {
 
 // One Var set for every Func, so schedules can name dimensions uniformly.
 const Var x("x"), y("y"), c("c"), n("n"), i("i");
+// The output's loop over blocks of samples (batched dense runs): the run's
+// other layers are computed at it.
+const Var no("no");
 
 struct value {
     Func f;  // rank 3: (x, y, c, n); rank 1: (i, n)
@@ -40,9 +43,8 @@ struct node_funcs {
     Func wt;      // dense: weights transposed to (u, j) so outputs vectorize
     bool wt_given = false;  // dense: the weights arrived transposed (wt is an alias)
     Func mx, scan, sum; // softmax
-    // conv2d computed channel-major: acc is (c, pixel, n), pixel = x + y * W,
-    // and cm its per-image result that out.f reads back in NCHW order.
-    bool channel_major = false;
+    // conv2d computed channel-major (defined only then): acc is (c, x, y, n)
+    // and cm its per-image result, which out.f reads in NCHW order.
     Func cm;
 };
 
@@ -95,7 +97,6 @@ node_funcs define_conv2d(const layer_desc& d, const value& in, Func w, const Fun
     if (channel_major) {
         // Output channels innermost: a register tile is a few pixels of a row
         // x a few channel vectors, whatever the image width.
-        r.channel_major = true;
         r.acc(c, x, y, n) = b ? (*b)(c) : Expr(0.0f);
         r.acc(c, x, y, n) += w(kx, ky, k.z, c) * r.padded(x * d.sw + k.x - d.pad_left, y * d.sh + k.y - d.pad_top, k.z, n);
         r.cm = Func(name + "_cm");
@@ -250,11 +251,6 @@ void schedule_padded(Func root, Func padded, const layer_desc& d, const machine&
     if (bytes <= stack_limit) padded.store_in(MemoryType::Stack);
 }
 
-// conv2d: output tiles of xv (one vector) x ty rows x tk channels held in
-// registers while the reduction runs over (kx, ky, c_in); each input vector
-// is reused for tk channels and each broadcast weight for ty rows. Bias and
-// activation are applied to the tile in registers. The padded input is
-// materialized once per image.
 // The register tile (ty rows x tk output channels of one vector each) that
 // does the most useful multiply-adds per cycle: a reduction step issues
 // ty*tk FMAs and ty + tk loads (input vectors, broadcast weights), two of
@@ -266,6 +262,16 @@ void schedule_padded(Func root, Func padded, const layer_desc& d, const machine&
 struct conv_tile {
     int ty, tk;
 };
+
+// The fraction of the work that is useful when a loop of `extent` runs in
+// tiles of `t`, the last one shifted inwards (recomputing what overlaps).
+double shifted_tiles_useful(int extent, int t) { return double(extent) / (double((extent + t - 1) / t) * t); }
+
+// Multiply-adds per cycle of a register tile doing `fmas` FMAs and `loads`
+// loads per reduction step (two of each per cycle), plus `overhead` cycles.
+double tile_rate(double useful_fmas, int fmas, int loads, double overhead) {
+    return useful_fmas / (std::max(fmas, loads) / 2.0 + overhead);
+}
 conv_tile choose_conv_tile(const layer_desc& d, const machine& m) {
     conv_tile best{1, 1};
     double best_rate = 0;
@@ -273,10 +279,8 @@ conv_tile choose_conv_tile(const layer_desc& d, const machine& m) {
     for (int tk = 1; tk <= std::min(d.out.c(), m.accumulators); ++tk) {
         if (d.out.c() % tk) continue;  // channel tiles divide C_out: no recomputed channels
         for (int ty = 1; ty <= std::min(H, m.accumulators / tk); ++ty) {
-            const double rows_computed = double((H + ty - 1) / ty) * ty;
-            const double useful = ty * tk * (H / rows_computed);
-            const double cycles = std::max(ty * tk, ty + tk) / 2.0 + 1.0;  // +1: loop and address overhead
-            const double rate = useful / cycles;
+            // +1 cycle: loop and address overhead
+            const double rate = tile_rate(ty * tk * shifted_tiles_useful(H, ty), ty * tk, ty + tk, 1.0);
             if (rate > best_rate + 1e-9) best_rate = rate, best = {ty, tk};
         }
     }
@@ -309,7 +313,6 @@ void schedule_conv2d(Func root, node_funcs f, const layer_desc& d, const machine
     const auto r = f.acc.rvars();  // kx, ky, c_in: reduction outside the register tile
     f.acc.update().reorder(x, y, c, r[0], r[1], r[2], n)
         .vectorize(x).unroll(y).unroll(c);
-    // Small windows unrolled: no loop overhead and constant offsets per tap.
     // The taps along a kernel row (kx) unrolled (constant offsets, less
     // loop overhead): conv3x3 64->64 @56 0.90x -> 0.93x oneDNN, 512->512 @7
     // 0.70x -> 0.69x (noise), LeNet conv1 2.3x -> 1.8x-3.2x (noisy).
@@ -352,11 +355,8 @@ void schedule_conv2d_channel_major(Func root, node_funcs f, const layer_desc& d,
     double best = 0;
     for (int c_vectors = 1; c_vectors <= 3 && c_vectors * cv <= C; ++c_vectors)
         for (int t = 1; t * c_vectors <= m.accumulators && t <= W; ++t) {
-            const double useful_x = double(W) / (double((W + t - 1) / t) * t);
-            const int cw = c_vectors * cv;
-            const double useful_c = double(C) / (double((C + cw - 1) / cw) * cw);
-            const double useful = t * c_vectors * useful_x * useful_c;
-            const double rate = useful / (std::max(t * c_vectors, t + c_vectors) / 2.0 + 0.5);
+            const double useful = t * c_vectors * shifted_tiles_useful(W, t) * shifted_tiles_useful(C, c_vectors * cv);
+            const double rate = tile_rate(useful, t * c_vectors, t + c_vectors, 0.5);
             if (rate > best + 1e-9) best = rate, tx = t, tc = c_vectors;
         }
     Var xo("xo"), xi("xi"), co("co"), ci("ci");
@@ -424,11 +424,10 @@ int dense_block_images(const machine& m) { return std::max(1, m.accumulators / 2
 void schedule_dense(Func root, node_funcs f, const layer_desc& d, const machine& m, const dense_batching& b = {}) {
     const int uv = vector_width(d.units, m);
     const int tile = d.units >= 2 * uv ? 2 * uv : uv;
-    Var io("io"), ii("ii"), no("no"), ni("ni");
+    Var io("io"), ii("ii"), ni("ni");
     const auto rvars = f.acc.rvars();
     if (b.when.defined()) {
-        // The block loop (no) exists in both branches: the run's other
-        // layers are computed at it.
+        // The block loop (no) exists in both branches.
         Stage batched = root.specialize(b.when);
         batched.split(n, no, ni, b.images).split(i, io, ii, tile).reorder(ii, ni, io, no).vectorize(ii, uv).unroll(ni);
         if (tile > uv) batched.unroll(ii);
@@ -707,7 +706,7 @@ forward_pipeline lower_forward(std::span<const layer_desc> nodes, const lower_op
     std::vector<bool> candidate(groups.size()), cm_storage(groups.size());
     for (std::size_t g = 0; g < groups.size() && chain; ++g) {
         const layer_desc& head = nodes[groups[g].head];
-        candidate[g] = (head.kind == op::conv2d && funcs[groups[g].head].channel_major) ||
+        candidate[g] = (head.kind == op::conv2d && funcs[groups[g].head].cm.defined()) ||
                        (is_pool(head.kind) && g > 0 && candidate[g - 1]);
     }
     for (std::size_t g = groups.size(); g-- > 0;) {
@@ -734,13 +733,13 @@ forward_pipeline lower_forward(std::span<const layer_desc> nodes, const lower_op
         const bool output = end == last && opt.output_is_pipeline_output;
         const bool inside_consumer = chain && g + 1 < groups.size();
         const bool per_block = first_dense < groups.size() && g + 1 >= first_dense && !output;
-        if (per_block) root.compute_at(p.output, Var("no"));
+        if (per_block) root.compute_at(p.output, no);
         else if (inside_consumer) root.compute_at(Func(groups[g + 1].root), n);
         else if (!output) root.compute_root();
         const machine& m = inside_consumer ? per_image : at_root;
         switch (head.kind) {
         case op::conv2d:
-            if (funcs[idx].channel_major) schedule_conv2d_channel_major(root, funcs[idx], head, m, cm_storage[g]);
+            if (funcs[idx].cm.defined()) schedule_conv2d_channel_major(root, funcs[idx], head, m, cm_storage[g]);
             else schedule_conv2d(root, funcs[idx], head, m);
             break;
         case op::max_pool:

@@ -176,8 +176,8 @@ public:
             std::vector<int> extents(p.shape.rbegin() + (4 - p.rank), p.shape.rend());
             params_[k] = buffer(extents);
             params_[k].fill(0.0f);
-            transposed_[k] = !p.is_bias && Net.describe()[p.node].output_major_weight();
-            if (transposed_[k]) {
+            output_major_[k] = !p.is_bias && Net.describe()[p.node].output_major_weight();
+            if (output_major_[k]) {
                 std::vector<int> om(extents);
                 std::rotate(om.rbegin(), om.rbegin() + 1, om.rend());  // the output dimension innermost
                 kernel_[k] = buffer(om);
@@ -243,7 +243,7 @@ public:
         std::array<void*, 2 + parameter_tensors> args;
         args[0] = const_cast<halide_buffer_t*>(input.raw_buffer());
         for (int k = 0; k < parameter_tensors; ++k)
-            args[1 + k] = const_cast<halide_buffer_t*>((transposed_[k] ? kernel_[k] : params_[k]).raw_buffer());
+            args[1 + k] = const_cast<halide_buffer_t*>((output_major_[k] ? kernel_[k] : params_[k]).raw_buffer());
         args.back() = output.raw_buffer();
         detail::call(name(), "forward", &binding::forward, args.data(), input_shape, input.raw_buffer());
     }
@@ -339,7 +339,7 @@ private:
         std::lock_guard lock(prepared_->mutex);
         if (prepared_->version.load(std::memory_order_relaxed) == version_) return;
         for (int k = 0; k < parameter_tensors; ++k)
-            if (transposed_[k]) detail::output_major(params_[k], kernel_[k]);
+            if (output_major_[k]) detail::output_major(params_[k], kernel_[k]);
         prepared_->version.store(version_, std::memory_order_release);
     }
     void check_batch(const buffer& input, const target_type& target) const {
@@ -378,7 +378,7 @@ private:
     std::vector<parameter_info> infos_;
     std::array<buffer, parameter_tensors> params_;
     // What the forward pass reads instead of a weight: its output-major copy.
-    std::array<bool, parameter_tensors> transposed_{};
+    std::array<bool, parameter_tensors> output_major_{};
     mutable std::array<buffer, parameter_tensors> kernel_;
     std::uint64_t version_ = 1;  // bumped by every change of the parameters
     std::unique_ptr<detail::kernel_weights> prepared_ = std::make_unique<detail::kernel_weights>();
