@@ -211,26 +211,10 @@ node_funcs define_softmax(const layer_desc& d, const value& in, const std::strin
 
 // ------------------------------------------------------------------- schedules
 
-struct machine {
-    int vec;          // floats per vector register
-    int accumulators; // vector registers a register tile may use
-    bool parallel = true;  // false: the stage runs inside a consumer's (parallel) loop over images
-};
-
 // Parallel loops only for stages computed at root: a stage computed per
 // image inside its consumer runs on the thread that computes that image.
 void par(Func f, const VarOrRVar& v, const machine& m) {
     if (m.parallel) f.parallel(v);
-}
-
-machine machine_for(const Target& t) {
-    machine m;
-    m.vec = t.natural_vector_size<float>();
-    // AVX-512 has 32 vector registers, AVX2/SSE 16: keep room for the
-    // broadcast weights and input vectors next to the accumulators (14 of
-    // 16 spilled: bench/run_suite.py, every 3x3 conv below 0.6x oneDNN).
-    m.accumulators = t.has_feature(Target::AVX512) ? 24 : 12;
-    return m;
 }
 
 // The widest vector (a power of two, at most the machine's) that fits `extent`.
@@ -272,12 +256,11 @@ double shifted_tiles_useful(int extent, int t) { return double(extent) / (double
 double tile_rate(double useful_fmas, int fmas, int loads, double overhead) {
     return useful_fmas / (std::max(fmas, loads) / 2.0 + overhead);
 }
-conv_tile choose_conv_tile(const layer_desc& d, const machine& m) {
+conv_tile choose_conv_tile(int H, int C, const machine& m) {
     conv_tile best{1, 1};
     double best_rate = 0;
-    const int H = d.out.h();
-    for (int tk = 1; tk <= std::min(d.out.c(), m.accumulators); ++tk) {
-        if (d.out.c() % tk) continue;  // channel tiles divide C_out: no recomputed channels
+    for (int tk = 1; tk <= std::min(C, m.accumulators); ++tk) {
+        if (C % tk) continue;  // channel tiles divide C_out: no recomputed channels
         for (int ty = 1; ty <= std::min(H, m.accumulators / tk); ++ty) {
             // +1 cycle: loop and address overhead
             const double rate = tile_rate(ty * tk * shifted_tiles_useful(H, ty), ty * tk, ty + tk, 1.0);
@@ -292,15 +275,19 @@ conv_tile choose_conv_tile(const layer_desc& d, const machine& m) {
 // is reused for tk channels and each broadcast weight for ty rows. Bias and
 // activation are applied to the tile in registers. The padded input is
 // materialized once per image.
-void schedule_conv2d(Func root, node_funcs f, const layer_desc& d, const machine& m) {
+// The tiles themselves: see lower.hpp.
+}  // namespace
+
+void conv_tiles(Func root, Func acc, const std::vector<RVar>& reduction, bool unroll_first, int W, int H, int C,
+                const machine& m) {
     // A full vector also for rows a little narrower than one (7 of 8 lanes
     // beat 4 + 3): conv3x3 512->512 @7, N=1, one thread, went from 0.32x to
     // 0.53x oneDNN's (blocked) speed, measured side by side (bench/run_suite.py).
-    const bool full = d.out.w() >= m.vec * 3 / 4;
-    const int xv = full ? m.vec : vector_width(d.out.w(), m);
-    const auto [ty, tk] = choose_conv_tile(d, m);
+    const bool full = W >= m.vec * 3 / 4;
+    const int xv = full ? m.vec : vector_width(W, m);
+    const auto [ty, tk] = choose_conv_tile(H, C, m);
     Var xo("xo"), xi("xi"), yo("yo"), yi("yi"), ko("ko"), ki("ki");
-    root.split(x, xo, xi, xv, d.out.w() < xv ? TailStrategy::GuardWithIf : TailStrategy::Auto)
+    root.split(x, xo, xi, xv, W < xv ? TailStrategy::GuardWithIf : TailStrategy::Auto)
         .split(y, yo, yi, ty)
         .split(c, ko, ki, tk)
         .reorder(xi, yi, ki, xo, ko, yo, n)
@@ -309,16 +296,24 @@ void schedule_conv2d(Func root, node_funcs f, const layer_desc& d, const machine
         .unroll(ki);
     par(root, yo, m);
     par(root, n, m);
-    f.acc.compute_at(root, xo).vectorize(x).unroll(y).unroll(c);
-    const auto r = f.acc.rvars();  // kx, ky, c_in: reduction outside the register tile
-    f.acc.update().reorder(x, y, c, r[0], r[1], r[2], n)
-        .vectorize(x).unroll(y).unroll(c);
+    acc.compute_at(root, xo).vectorize(x).unroll(y).unroll(c);
+    std::vector<VarOrRVar> order{x, y, c};
+    order.insert(order.end(), reduction.begin(), reduction.end());
+    order.emplace_back(n);
+    acc.update().reorder(order).vectorize(x).unroll(y).unroll(c);
     // The taps along a kernel row (kx) unrolled (constant offsets, less
     // loop overhead): conv3x3 64->64 @56 0.90x -> 0.93x oneDNN, 512->512 @7
     // 0.70x -> 0.69x (noise), LeNet conv1 2.3x -> 1.8x-3.2x (noisy).
     // Unrolling ky too (all 9 taps) let LLVM keep loaded rows live across
     // taps and spill accumulators: all 3x3 convs fell below 0.6x.
-    if (d.kw <= 5) f.acc.update().unroll(r[0]);
+    if (unroll_first) acc.update().unroll(reduction[0]);
+}
+
+namespace {
+
+void schedule_conv2d(Func root, node_funcs f, const layer_desc& d, const machine& m) {
+    conv_tiles(root, f.acc, f.acc.rvars(), d.kw <= 5, d.out.w(), d.out.h(), d.out.c(), m);
+    const int xv = d.out.w() >= m.vec * 3 / 4 ? m.vec : vector_width(d.out.w(), m);
     // Without padding the tiles read the input directly (no per-image copy),
     // unless a tile wider than the row would read past it. Measured neutral
     // (conv1x1 256->64 @56: 0.61x -> 0.64x oneDNN; LeNet conv2 0.84x -> 0.86x)
@@ -488,6 +483,16 @@ std::string describe_for_error(int index, const layer_desc& d) {
 
 }  // namespace
 
+machine machine_for(const Target& t) {
+    machine m;
+    m.vec = t.natural_vector_size<float>();
+    // AVX-512 has 32 vector registers, AVX2/SSE 16: keep room for the
+    // broadcast weights and input vectors next to the accumulators (14 of
+    // 16 spilled: bench/run_suite.py, every 3x3 conv below 0.6x oneDNN).
+    m.accumulators = t.has_feature(Target::AVX512) ? 24 : 12;
+    return m;
+}
+
 void constrain(OutputImageParam b, const std::vector<int>& extents) {
     int stride = 1;
     for (std::size_t k = 0; k < extents.size(); ++k) {
@@ -608,6 +613,7 @@ forward_pipeline lower_forward(std::span<const layer_desc> nodes, const lower_op
         input = BoundaryConditions::constant_exterior(p.input, 0.0f, all);
     }
     funcs[0].out = {input, in_shape, {}, {}};
+    p.parts.resize(nodes.size());
     for (int idx = 1; idx < static_cast<int>(nodes.size()); ++idx) {
         const auto& d = nodes[idx];
         const value& in = funcs[d.inputs[0]].out;
@@ -657,6 +663,7 @@ forward_pipeline lower_forward(std::span<const layer_desc> nodes, const lower_op
         case op::input: throw std::invalid_argument("constnet: input can only be the first node");
         }
         funcs[idx].out.shape = d.out;
+        p.parts[idx] = {funcs[idx].acc, funcs[idx].padded, wf};
     }
 
     const int last = static_cast<int>(nodes.size()) - 1;

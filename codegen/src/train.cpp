@@ -17,7 +17,8 @@ using namespace Halide;
 
 namespace {
 
-const Var n("n");
+// The names lower.cpp gives the dimensions of every Func (x, y, c, n).
+const Var x("x"), y("y"), c("c"), n("n");
 
 std::vector<Var> vars(int rank) {
     std::vector<Var> v;
@@ -180,16 +181,23 @@ void schedule_stage(Stage s, const std::vector<std::optional<Var>>& maybe_pure, 
     if (dims >= 2 && usable(dims - 1) && (dims - 1 > 1 || !rows)) s.parallel(pure[dims - 1]);
 }
 
-void schedule_generic(const std::vector<Func>& outputs, const Target& target) {
+std::map<std::string, Internal::Function> reachable(const std::vector<Func>& outputs) {
     std::map<std::string, Internal::Function> env;
     for (const Func& o : outputs) {
         auto e = Internal::find_transitive_calls(o.function());
         env.insert(e.begin(), e.end());
     }
+    return env;
+}
+
+// `scheduled`: Funcs a layer's schedule took care of (schedule_layers).
+void schedule_generic(const std::vector<Func>& outputs, const Target& target, const std::set<std::string>& scheduled) {
+    const auto env = reachable(outputs);
     std::set<std::string> output_names;
     for (const Func& o : outputs) output_names.insert(o.name());
     const int vec = target.natural_vector_size<float>();
     for (auto& [name, fn] : env) {
+        if (scheduled.count(name)) continue;
         Func f(fn);
         const bool output = output_names.count(name) > 0;
         if (!output && is_trivial(fn)) continue;  // inlined
@@ -244,6 +252,7 @@ struct backward {
     ImageParam target;
     loss_funcs loss;
     std::vector<Func> grads;  // per parameter
+    std::optional<Derivative> adjoints;
 };
 
 backward define_backward(std::span<const layer_desc> nodes, loss_kind kind, const lower_options& opt) {
@@ -255,13 +264,94 @@ backward define_backward(std::span<const layer_desc> nodes, loss_kind kind, cons
     b.forward = lower_forward(nodes, fwd);
     if (b.forward.params.empty()) throw std::invalid_argument("constnet: training needs a network with parameters");
     b.loss = define_loss(nodes, b.forward, kind, b.target);
-    Derivative d = propagate_adjoints(b.loss.loss);
+    b.adjoints.emplace(propagate_adjoints(b.loss.loss));
     for (const auto& p : b.forward.params) {
-        Func g = d(Func(p));
+        Func g = (*b.adjoints)(Func(p));
         if (!g.defined()) throw std::logic_error(fmt::format("constnet: autodiff found no gradient for {}", p.name()));
         b.grads.push_back(g);
     }
     return b;
+}
+
+// The stages of known forms get schedules of their own; returns the Funcs
+// scheduled (schedule_generic takes the rest).
+//
+// A conv's forward reduction: the forward pass's register tiles, at root.
+//
+// Its weight gradient, autodiff's dw(kx, ky, ci, co) += dacc(x, y, co, n) *
+// padded(kx + x, ky + y, ci, n) over (x, y, n), is a matrix product per
+// image: the reduction over images is factored out (rfactor), each image's
+// part is computed in register tiles of all kx x a few vectors of output
+// channels while (x, y) runs, and added to dw. The tiles read dacc
+// channel-major, from a copy per image.
+//
+// Its input gradient, dpadded(x, y, ci, n) += dacc(x - kx, y - ky, co, n) *
+// w(kx, ky, ci, co) over (co, kx, ky), is a convolution: the forward's tiles.
+std::set<std::string> schedule_layers(const backward& b, std::span<const layer_desc> nodes,
+                                      const std::vector<Func>& outputs, const Target& target) {
+    std::set<std::string> done;
+    const machine m = machine_for(target);
+    const Derivative& adjoint = *b.adjoints;
+    const auto env = reachable(outputs);
+    auto constant = [](const Expr& e) {
+        const Expr v = Internal::simplify(e);
+        return Internal::as_const_int(v) ? int(*Internal::as_const_int(v)) : -1;
+    };
+    for (std::size_t idx = 1; idx < nodes.size(); ++idx) {
+        const layer_desc& d = nodes[idx];
+        const auto& parts = b.forward.parts[idx];
+        if (d.kind != op::conv2d) continue;
+        Func acc = parts.acc;
+        Func fwd = acc.in();
+        fwd.compute_root();
+        conv_tiles(fwd, acc, acc.rvars(), d.kw <= 5, d.out.w(), d.out.h(), d.out.c(), m);
+        done.insert({acc.name(), fwd.name()});
+
+        Func dacc = adjoint(acc, acc.num_update_definitions() - 1);
+        Func dw = adjoint(parts.weight);
+        if (env.count(dw.name()) && dw.num_update_definitions() == 1 && dw.rvars(0).size() == 3) {
+            const auto r = dw.rvars(0);  // x, y, n
+            const auto args = dw.args();  // kx, ky, ci, co
+            Var nv("nv"), co_o("co_o"), co_i("co_i");
+            Func per_image = dw.update(0).rfactor(r[2], nv);
+            const int C = d.out.c();
+            int cv = 1;
+            while (cv < std::min(C, m.vec)) cv *= 2;  // 6 channels: one vector of 8
+            const int tc = std::max(1, std::min((C + cv - 1) / cv, m.accumulators / d.kw));
+            dw.compute_root();
+            dw.update(0)
+                .split(args[3], co_o, co_i, tc * cv, TailStrategy::RoundUp)
+                .reorder(co_i, args[0], co_o, args[1], args[2], r[2])
+                .vectorize(co_i, cv)
+                .unroll(co_i)
+                .unroll(args[0]);
+            per_image.compute_at(dw, co_o).vectorize(args[3], cv).unroll(args[3]).unroll(args[0]);
+            const auto pr = per_image.rvars(0);  // x, y
+            per_image.update(0)
+                .reorder(args[3], args[0], pr[0], pr[1], args[1], args[2], nv)
+                .vectorize(args[3], cv)
+                .unroll(args[3])
+                .unroll(args[0]);
+            Func dacc_cm = dacc.in(per_image);
+            dacc_cm.compute_at(dw, r[2]).reorder_storage(c, x, y, n).reorder(c, x, y, n).vectorize(c, cv);
+            done.insert({dw.name(), per_image.name(), dacc_cm.name()});
+        }
+
+        Func dpadded = adjoint(parts.padded);
+        if (env.count(dpadded.name()) && dpadded.num_update_definitions() == 1 && d.sw == 1 && d.sh == 1) {
+            const auto r = dpadded.rvars(0);  // co, kx, ky
+            const auto& rdom = dpadded.function().update(0).schedule().rvars();
+            if (r.size() == 3 && constant(rdom[0].extent) == d.out.c() && constant(rdom[1].extent) == d.kw &&
+                constant(rdom[2].extent) == d.kh) {
+                Func in_grad = dpadded.in();
+                in_grad.compute_root();
+                conv_tiles(in_grad, dpadded, {r[1], r[2], r[0]}, d.kw <= 5, d.in.w() + d.pad_left + d.pad_right,
+                           d.in.h() + d.pad_top + d.pad_bottom, d.in.c(), m);
+                done.insert({dpadded.name(), in_grad.name()});
+            }
+        }
+    }
+    return done;
 }
 
 // Estimates for every input and output, then Li2018, the gradient
@@ -291,7 +381,7 @@ void autoschedule(const backward& b, std::span<const layer_desc> nodes, loss_kin
         // compile ("Atomic predicated store is not supported").
         Pipeline(outputs).auto_schedule(opt.autoscheduler, opt.target, MachineParams(1, 16 * 1024 * 1024, 40));
     } else {
-        schedule_generic(outputs, opt.target);
+        schedule_generic(outputs, opt.target, schedule_layers(b, nodes, outputs, opt.target));
     }
 }
 

@@ -1,5 +1,5 @@
 // Gradients of the training loss: codegen::lower_gradients (Halide autodiff,
-// Li2018-scheduled, JIT-compiled for the host) against
+// with the train step's schedules, JIT-compiled for the host) against
 //  1. PyTorch autograd: make_gradient_cases.py (run by the ctest fixture
 //     gradient_cases with Debian's python3-torch) writes one safetensors file
 //     per case into CONSTNET_GRADIENT_CASE_DIR with the input, the labels or

@@ -22,6 +22,13 @@ struct forward_pipeline {
     std::vector<Halide::Func> nodes;         // each node's value
     Halide::Func output;
     std::vector<int> output_extents;         // per sample, Halide order
+    // Per node, the Funcs inside it that a train step schedules (undefined
+    // where the node has none): a conv's or dense layer's reduction (acc),
+    // a conv's or pool's padded input, and the weight as the layer reads it.
+    struct node_parts {
+        Halide::Func acc, padded, weight;
+    };
+    std::vector<node_parts> parts;
 
     // input, params...: the generated function's arguments before its output.
     std::vector<Halide::Argument> arguments() const;
@@ -64,6 +71,22 @@ struct running_max_funcs {
     Halide::Func max, scan;
 };
 running_max_funcs running_max(Halide::Func z, int count, const std::string& name);
+
+// Schedule building blocks, shared with the train step's schedules.
+struct machine {
+    int vec;               // floats per vector register
+    int accumulators;      // vector registers a register tile may use
+    bool parallel = true;  // false: the stage runs inside a consumer's (parallel) loop over images
+};
+machine machine_for(const Halide::Target& t);
+
+// A convolution's register tiles (schedule_conv2d in lower.cpp; a train
+// step's input gradients are convolutions too): root (x, y, c, n), W x H x C
+// per image, computes acc per tile of one vector along x x a few rows x a few
+// channels; `reduction` is acc's update's reduction in loop order, innermost
+// first, its first variable unrolled when `unroll_first`.
+void conv_tiles(Halide::Func root, Halide::Func acc, const std::vector<Halide::RVar>& reduction, bool unroll_first,
+                int W, int H, int C, const machine& m);
 
 // Checks what the DSL checks at compile time, for descriptions built at run
 // time; throws std::invalid_argument naming the node and the numbers.
