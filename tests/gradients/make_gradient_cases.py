@@ -169,6 +169,20 @@ CASES = {
     "chain_relu_maxpool_softmax_ce": case(152, (2, 6, 8), 3, lambda: [
         nn.Conv2d(2, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2, 2), nn.Flatten(),
         nn.Linear(4 * 3 * 4, 5), nn.Softmax(dim=1)], CE),
+    # shapes that fill the train step's register tiles (codegen/src/train.cpp:
+    # conv weight gradients over vectors of output channels, input gradients
+    # of padded and strided convs, dense layers in blocks of samples and
+    # batches that are not a multiple of the block or the vector width)
+    "conv_relu_conv_p1_8to16": case(153, (3, 12, 11), 2, lambda: [
+        nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 16, 3, padding=1), nn.Sigmoid()], SE),
+    "conv_tanh_conv_s2_p1": case(154, (2, 9, 10), 3, lambda: [
+        nn.Conv2d(2, 4, 3, padding=1), nn.Tanh(), nn.Conv2d(4, 6, 3, stride=2, padding=1)], SE),
+    "dense_batch13_ce": case(155, (20,), 13, lambda: [nn.Linear(20, 17), nn.Sigmoid(), nn.Linear(17, 10)], CE),
+    "lenet_batch9_ce": case(156, (1, 28, 28), 9, lambda: [
+        nn.Conv2d(1, 6, 5, padding=2), nn.Sigmoid(), nn.AvgPool2d(2, 2),
+        nn.Conv2d(6, 16, 5), nn.Sigmoid(), nn.AvgPool2d(2, 2),
+        nn.Flatten(), nn.Linear(16 * 5 * 5, 120), nn.Sigmoid(), nn.Linear(120, 84), nn.Sigmoid(),
+        nn.Linear(84, 10)], CE),
 }
 
 
