@@ -379,6 +379,21 @@ std::set<std::string> schedule_layers(const backward& b, std::span<const layer_d
             schedule_dense_layer(adjoint, parts, d, producer.kind == op::flatten ? producer.in : d.in, m, env, done);
             continue;
         }
+        if (is_pool(d.kind) && d.sw >= d.kw && d.sh >= d.kh) {
+            // An activation read only by a pool whose windows do not overlap
+            // is computed in the pool's loop (each value once), not stored:
+            // the backward reads the activation's input, not its result.
+            const int a = d.inputs[0];
+            int readers = 0;
+            for (const auto& e : nodes)
+                for (int in : e.inputs) readers += in == a;
+            if (is_activation(nodes[a].kind) && readers == 1) {
+                Func activation = b.forward.nodes[a];
+                activation.compute_inline();
+                done.insert(activation.name());
+            }
+            continue;
+        }
         if (d.kind != op::conv2d) continue;
         Func acc = parts.acc;
         Func fwd = acc.in();
@@ -387,6 +402,25 @@ std::set<std::string> schedule_layers(const backward& b, std::span<const layer_d
         done.insert({acc.name(), fwd.name()});
 
         Func dacc = adjoint(acc, acc.num_update_definitions() - 1);
+        if (Func db = parts.bias.defined() ? adjoint(parts.bias) : Func();
+            db.defined() && env.count(db.name()) && db.num_update_definitions() == 1 && db.rvars(0).size() == 3) {
+            // The bias gradient db(co) += dacc(x, y, co, n) over (x, y, n):
+            // first the sum over the batch per pixel (vectors along x, one
+            // image after the other), then over the pixels.
+            const auto r = db.rvars(0);
+            Var u("u"), v("v");
+            Func per_pixel = db.update(0).rfactor({{r[0], u}, {r[1], v}});
+            db.compute_root();
+            std::vector<VarOrRVar> order{u, v};
+            for (const Var& a : per_pixel.args())
+                if (a.name() != u.name() && a.name() != v.name()) order.emplace_back(a);
+            std::vector<Var> storage;
+            for (const auto& o : order) storage.push_back(o.var);
+            order.emplace_back(per_pixel.rvars(0)[0]);
+            per_pixel.compute_root().reorder_storage(storage).vectorize(u, m.vec, TailStrategy::GuardWithIf);
+            per_pixel.update(0).reorder(order).vectorize(u, m.vec, TailStrategy::GuardWithIf);
+            done.insert({db.name(), per_pixel.name()});
+        }
         Func dw = adjoint(parts.weight);
         if (env.count(dw.name()) && dw.num_update_definitions() == 1 && dw.rvars(0).size() == 3) {
             const auto r = dw.rvars(0);  // x, y, n

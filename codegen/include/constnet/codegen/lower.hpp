@@ -24,10 +24,11 @@ struct forward_pipeline {
     std::vector<int> output_extents;         // per sample, Halide order
     // Per node, the Funcs inside it that a train step schedules (undefined
     // where the node has none): a conv's or dense layer's reduction (acc),
-    // a conv's or pool's padded input, the weight as the layer reads it, and
-    // a dense layer's input as it reads it (a flattened input's C x H x W source).
+    // a conv's or pool's padded input, the weight and bias as the layer
+    // reads them, and a dense layer's input as it reads it (a flattened
+    // input's C x H x W source).
     struct node_parts {
-        Halide::Func acc, padded, weight, input;
+        Halide::Func acc, padded, weight, bias, input;
     };
     std::vector<node_parts> parts;
 
