@@ -663,7 +663,8 @@ forward_pipeline lower_forward(std::span<const layer_desc> nodes, const lower_op
         case op::input: throw std::invalid_argument("constnet: input can only be the first node");
         }
         funcs[idx].out.shape = d.out;
-        p.parts[idx] = {funcs[idx].acc, funcs[idx].padded, wf, bf, in.spatial.defined() ? in.spatial : in.f};
+        p.parts[idx] = {funcs[idx].acc, funcs[idx].padded, wf, bf, in.spatial.defined() ? in.spatial : in.f,
+                        funcs[idx].wt};
     }
 
     const int last = static_cast<int>(nodes.size()) - 1;

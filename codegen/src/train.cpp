@@ -318,6 +318,27 @@ void schedule_dense_layer(const Derivative& adjoint, const forward_pipeline::nod
         acc.update().reorder(order).vectorize(i, uv).unroll(i).unroll(n);
         done.insert({acc.name(), fwd.name()});
     }
+    if (Func dwt = adjoint(parts.wt); env.count(dwt.name()) && dwt.num_update_definitions() == 1) {
+        // The weight gradient dwt(i, j) += dacc(i, n) * in(j, n) over n (j
+        // over the C x H x W source when flattened): vectors of outputs x a
+        // few inputs accumulate while the batch runs.
+        const int uv = vector_width(d.units, m);
+        const int tile = d.units >= 2 * uv ? 2 * uv : uv;
+        const auto r = dwt.rvars(0);
+        Var io("io"), ii("ii"), jo("jo"), ji("ji");
+        dwt.compute_root();
+        Stage s = dwt.update(0);
+        s.split(i, io, ii, tile, TailStrategy::RoundUp);
+        if (r.size() == 1) {  // flat input: (i, j) pure
+            const Var j = dwt.args()[1];
+            const int tj = divisor_at_most(static_cast<int>(d.in.size()), m.accumulators / (tile / uv));
+            s.split(j, jo, ji, tj).reorder(ii, ji, r[0], io, jo).unroll(ji);
+        } else if (r.size() == 4) {  // (n, x, y, c) of the source
+            s.reorder(ii, r[1], r[0], io, r[2], r[3]).unroll(r[1]);
+        }
+        s.vectorize(ii, uv).unroll(ii);
+        done.insert(dwt.name());
+    }
     Func din = adjoint(parts.input);
     if (!env.count(din.name()) || din.num_update_definitions() != 1 || din.rvars(0).size() != 1) return;
     Func dacc = adjoint(acc, acc.num_update_definitions() - 1);
@@ -344,6 +365,27 @@ void schedule_dense_layer(const Derivative& adjoint, const forward_pipeline::nod
     Func dacc_t = dacc.in(din);
     dacc_t.compute_root().reorder_storage(n, i).reorder(n, i).vectorize(n, m.vec, TailStrategy::RoundUp);
     done.insert({din.name(), root.name(), dacc_t.name()});
+}
+
+// A pool's input gradient: autodiff scatters each window tap's share,
+// dpadded(x * s + kx, y * s + ky, c, n) += share(x, y, c, n), one update per
+// tap; each update is vectorized along the pool's output row (strided
+// stores), image by image.
+void schedule_pool_adjoint(Func dpadded, const layer_desc& d, const machine& m,
+                           const std::map<std::string, Internal::Function>& env, std::set<std::string>& done) {
+    if (!env.count(dpadded.name())) return;
+    const auto args = dpadded.args();
+    if (args.size() != 4) return;
+    const int v = vector_width(d.out.w(), m);
+    Func whole = dpadded.in();  // all updates of one image while it is in cache, then stored
+    whole.compute_root().vectorize(args[0], m.vec, TailStrategy::RoundUp).parallel(args[3]);
+    dpadded.compute_at(whole, args[3]).vectorize(args[0], m.vec, TailStrategy::RoundUp);
+    for (int u = 0; u < dpadded.num_update_definitions(); ++u) {
+        const auto r = dpadded.rvars(u);
+        if (r.size() != 2) continue;
+        dpadded.update(u).reorder(r[0], r[1], args[2], args[3]).vectorize(r[0], v, TailStrategy::GuardWithIf);
+    }
+    done.insert({dpadded.name(), whole.name()});
 }
 
 // The stages of known forms get schedules of their own; returns the Funcs
@@ -379,6 +421,7 @@ std::set<std::string> schedule_layers(const backward& b, std::span<const layer_d
             schedule_dense_layer(adjoint, parts, d, producer.kind == op::flatten ? producer.in : d.in, m, env, done);
             continue;
         }
+        if (is_pool(d.kind)) schedule_pool_adjoint(adjoint(parts.padded), d, m, env, done);
         if (is_pool(d.kind) && d.sw >= d.kw && d.sh >= d.kh) {
             // An activation read only by a pool whose windows do not overlap
             // is computed in the pool's loop (each value once), not stored:

@@ -26,9 +26,9 @@ struct forward_pipeline {
     // where the node has none): a conv's or dense layer's reduction (acc),
     // a conv's or pool's padded input, the weight and bias as the layer
     // reads them, and a dense layer's input as it reads it (a flattened
-    // input's C x H x W source).
+    // input's C x H x W source) and its weights transposed (wt).
     struct node_parts {
-        Halide::Func acc, padded, weight, bias, input;
+        Halide::Func acc, padded, weight, bias, input, wt;
     };
     std::vector<node_parts> parts;
 
