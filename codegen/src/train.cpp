@@ -468,6 +468,8 @@ std::set<std::string> schedule_layers(const backward& b, std::span<const layer_d
         if (env.count(dw.name()) && dw.num_update_definitions() == 1 && dw.rvars(0).size() == 3) {
             const auto r = dw.rvars(0);  // x, y, n
             const auto args = dw.args();  // kx, ky, ci, co
+            // Each image's part in register tiles, the images in parallel
+            // (their parts stored), then the sum over the images.
             Var nv("nv"), co_o("co_o"), co_i("co_i");
             Func per_image = dw.update(0).rfactor(r[2], nv);
             const int C = d.out.c();
@@ -475,13 +477,19 @@ std::set<std::string> schedule_layers(const backward& b, std::span<const layer_d
             while (cv < std::min(C, m.vec)) cv *= 2;  // 6 channels: one vector of 8
             const int tc = std::max(1, std::min((C + cv - 1) / cv, m.accumulators / d.kw));
             dw.compute_root();
-            dw.update(0)
+            // Output channels innermost in memory: the tiles' vectors.
+            const std::vector<Var> storage{args[3], args[0], args[1], args[2], nv};
+            dw.update(0).reorder(args[3], args[0], args[1], args[2]).vectorize(args[3], cv, TailStrategy::GuardWithIf);
+            Func parts_w = per_image.in();
+            parts_w.compute_root()
+                .reorder_storage(storage)
                 .split(args[3], co_o, co_i, tc * cv, TailStrategy::RoundUp)
-                .reorder(co_i, args[0], co_o, args[1], args[2], r[2])
+                .reorder(co_i, args[0], co_o, args[1], args[2], nv)
                 .vectorize(co_i, cv)
                 .unroll(co_i)
-                .unroll(args[0]);
-            per_image.compute_at(dw, co_o).vectorize(args[3], cv).unroll(args[3]).unroll(args[0]);
+                .unroll(args[0])
+                .parallel(nv);
+            per_image.compute_at(parts_w, co_o).reorder_storage(storage).vectorize(args[3], cv).unroll(args[3]).unroll(args[0]);
             const auto pr = per_image.rvars(0);  // x, y
             per_image.update(0)
                 .reorder(args[3], args[0], pr[0], pr[1], args[1], args[2], nv)
@@ -489,7 +497,8 @@ std::set<std::string> schedule_layers(const backward& b, std::span<const layer_d
                 .unroll(args[3])
                 .unroll(args[0]);
             Func dacc_cm = dacc.in(per_image);
-            dacc_cm.compute_at(dw, r[2]).reorder_storage(c, x, y, n).reorder(c, x, y, n).vectorize(c, cv);
+            dacc_cm.compute_at(parts_w, nv).reorder_storage(c, x, y, n).reorder(c, x, y, n).vectorize(c, cv);
+            done.insert(parts_w.name());
             done.insert({dw.name(), per_image.name(), dacc_cm.name()});
         }
 
