@@ -217,13 +217,6 @@ void par(Func f, const VarOrRVar& v, const machine& m) {
     if (m.parallel) f.parallel(v);
 }
 
-// The widest vector (a power of two, at most the machine's) that fits `extent`.
-int vector_width(int extent, const machine& m) {
-    int v = 1;
-    while (v * 2 <= std::min(extent, m.vec)) v *= 2;
-    return v;
-}
-
 // The padded input of one image, materialized per image inside the parallel
 // loop over the batch: on the stack of the thread that computes the image
 // when it fits Halide 14's stack limit (16 KiB per Func; beyond it Halide
@@ -482,6 +475,12 @@ std::string describe_for_error(int index, const layer_desc& d) {
 }
 
 }  // namespace
+
+int vector_width(int extent, const machine& m) {
+    int v = 1;
+    while (v * 2 <= std::min(extent, m.vec)) v *= 2;
+    return v;
+}
 
 machine machine_for(const Target& t) {
     machine m;

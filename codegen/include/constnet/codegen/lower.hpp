@@ -81,6 +81,8 @@ struct machine {
     bool parallel = true;  // false: the stage runs inside a consumer's (parallel) loop over images
 };
 machine machine_for(const Halide::Target& t);
+// The widest vector (a power of two, at most the machine's) that fits `extent`.
+int vector_width(int extent, const machine& m);
 
 // A convolution's register tiles (schedule_conv2d in lower.cpp; a train
 // step's input gradients are convolutions too): root (x, y, c, n), W x H x C
