@@ -328,9 +328,12 @@ void schedule_dense_layer(const Derivative& adjoint, const forward_pipeline::nod
         if (r.size() == 1) {  // flat input: (i, j) pure
             const Var j = dwt.args()[1];
             const int tj = divisor_at_most(static_cast<int>(d.in.size()), m.accumulators / (tile / uv));
-            s.split(j, jo, ji, tj).reorder(ii, ji, r[0], io, jo).unroll(ji);
+            s.split(j, jo, ji, tj).reorder(ii, ji, r[0], io, jo).unroll(ji).parallel(jo);
         } else if (r.size() == 4) {  // (n, x, y, c) of the source
-            s.reorder(ii, r[1], r[0], io, r[2], r[3]).unroll(r[1]);
+            // Parallel over the source's channels: channel c writes the
+            // inputs j in [c*H*W, (c+1)*H*W) only, so no two threads write
+            // one element (Halide cannot prove it through the flattening).
+            s.reorder(ii, r[1], r[0], io, r[2], r[3]).unroll(r[1]).allow_race_conditions().parallel(r[3]);
         }
         s.vectorize(ii, uv).unroll(ii);
         done.insert(dwt.name());
@@ -458,14 +461,16 @@ std::set<std::string> schedule_layers(const backward& b, std::span<const layer_d
             Var u("u"), v("v");
             Func per_pixel = db.update(0).rfactor({{r[0], u}, {r[1], v}});
             db.compute_root();
-            std::vector<VarOrRVar> order{u, v};
+            // Rows in parallel, each summing its pixels over the images.
+            std::vector<Var> storage{u};  // each row's sums contiguous: no cache line shared by two threads
+            std::vector<VarOrRVar> order{u};
             for (const Var& a : per_pixel.args())
-                if (a.name() != u.name() && a.name() != v.name()) order.emplace_back(a);
-            std::vector<Var> storage;
-            for (const auto& o : order) storage.push_back(o.var);
+                if (a.name() != u.name() && a.name() != v.name()) order.emplace_back(a), storage.push_back(a);
+            storage.push_back(v);
             order.emplace_back(per_pixel.rvars(0)[0]);
+            order.emplace_back(v);
             per_pixel.compute_root().reorder_storage(storage).vectorize(u, m.vec, TailStrategy::GuardWithIf);
-            per_pixel.update(0).reorder(order).vectorize(u, m.vec, TailStrategy::GuardWithIf);
+            per_pixel.update(0).reorder(order).vectorize(u, m.vec, TailStrategy::GuardWithIf).parallel(v);
             done.insert({db.name(), per_pixel.name()});
         }
         Func dw = adjoint(parts.weight);
@@ -483,6 +488,9 @@ std::set<std::string> schedule_layers(const backward& b, std::span<const layer_d
             dw.compute_root();
             // Output channels innermost in memory: the tiles' vectors.
             const std::vector<Var> storage{args[3], args[0], args[1], args[2], nv};
+            // The sum over images stays serial: dw's elements of one kernel
+            // row and input channel are interleaved with the others' (kx
+            // innermost), and two threads writing them took 10x as long.
             dw.update(0).reorder(args[3], args[0], args[1], args[2]).vectorize(args[3], cv, TailStrategy::GuardWithIf);
             Func parts_w = per_image.in();
             parts_w.compute_root()
