@@ -217,6 +217,15 @@ std::map<std::string, std::string> fit_metadata(const fit_options& o, const fit_
             {"fit.history", history_to_json(history)}};
 }
 
+void check_checkpoint_path(const std::filesystem::path& path) {
+    const auto dir = path.parent_path();
+    std::error_code ec;
+    if (!dir.empty() && !std::filesystem::is_directory(dir, ec))
+        throw error(fmt::format("fit: cannot write the checkpoint '{}': its directory '{}' does not exist "
+                                "(create it, or choose another --checkpoint path)",
+                                path.string(), dir.string()));
+}
+
 fit_position resume_point(const std::map<std::string, std::string>& meta, const fit_options& o,
                           const std::filesystem::path& path, std::vector<epoch_record>& history) {
     auto get = [&](const char* key) {

@@ -127,6 +127,18 @@ TEST_CASE("SIGINT saves a checkpoint at a batch boundary and resume continues fr
     }
 }
 
+TEST_CASE("a checkpoint in a missing directory is refused before any training", "[aot][fit]") {
+    Model m;
+    m.init(5);
+    const auto before = all(m.parameter(0));
+    const auto path = temp("no_such_dir") / "run.ckpt";
+    fs::remove_all(temp("no_such_dir"));
+    REQUIRE_THROWS_WITH(constnet::fit(m, data().train, data().test, options(1, path)),
+                        Contains(path.string()) && Contains("does not exist"));
+    CHECK(all(m.parameter(0)) == before);  // no step was taken
+    CHECK(m.optimizer_steps() == 0);
+}
+
 TEST_CASE("a checkpoint whose training metadata is damaged is refused", "[aot][fit]") {
     fs::remove(temp("meta.ckpt"));
     Model a;

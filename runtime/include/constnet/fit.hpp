@@ -97,6 +97,9 @@ struct fit_position {
 };
 std::map<std::string, std::string> fit_metadata(const fit_options& o, const fit_position& at,
                                                 std::span<const epoch_record> history);
+// Throws unless a checkpoint can be written at `path` (its directory exists):
+// checked before training, so a wrong path costs no epoch.
+void check_checkpoint_path(const std::filesystem::path& path);
 // Checks a checkpoint's metadata fits the run; returns the position and the history so far.
 fit_position resume_point(const std::map<std::string, std::string>& meta, const fit_options& o,
                           const std::filesystem::path& path, std::vector<epoch_record>& history);
@@ -146,6 +149,7 @@ std::vector<epoch_record> fit(model<Net>& m, const dataset& train, const dataset
                               const std::function<void(const epoch_record&)>& on_epoch = {}) {
     std::vector<epoch_record> history;
     detail::fit_position at;
+    if (!o.checkpoint.empty()) detail::check_checkpoint_path(o.checkpoint);
     if (o.resume)  // the metadata is checked before anything is loaded: a refused checkpoint changes nothing
         m.load_checkpoint(o.checkpoint, [&](const auto& meta) { at = detail::resume_point(meta, o, o.checkpoint, history); });
     const detail::interrupt_guard interrupt(!o.checkpoint.empty());
