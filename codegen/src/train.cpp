@@ -275,6 +275,12 @@ backward define_backward(std::span<const layer_desc> nodes, loss_kind kind, cons
     return b;
 }
 
+// A constant's value (after simplification), or -1.
+int constant(const Expr& e) {
+    const Expr v = Internal::simplify(e);
+    return Internal::as_const_int(v) ? int(*Internal::as_const_int(v)) : -1;
+}
+
 // The largest divisor of `extent` that is at most `limit`.
 int divisor_at_most(int extent, int limit) {
     for (int t = std::min(extent, limit); t > 1; --t)
@@ -330,10 +336,14 @@ void schedule_dense_layer(const Derivative& adjoint, const forward_pipeline::nod
             const int tj = divisor_at_most(static_cast<int>(d.in.size()), m.accumulators / (tile / uv));
             s.split(j, jo, ji, tj).reorder(ii, ji, r[0], io, jo).unroll(ji).parallel(jo);
         } else if (r.size() == 4) {  // (n, x, y, c) of the source
+            s.reorder(ii, r[1], r[0], io, r[2], r[3]).unroll(r[1]);
             // Parallel over the source's channels: channel c writes the
             // inputs j in [c*H*W, (c+1)*H*W) only, so no two threads write
             // one element (Halide cannot prove it through the flattening).
-            s.reorder(ii, r[1], r[0], io, r[2], r[3]).unroll(r[1]).allow_race_conditions().parallel(r[3]);
+            const auto& rdom = dwt.function().update(0).schedule().rvars();
+            if (source.rank == 3 && constant(rdom[1].extent) == source.w() && constant(rdom[2].extent) == source.h() &&
+                constant(rdom[3].extent) == source.c())
+                s.allow_race_conditions().parallel(r[3]);
         }
         s.vectorize(ii, uv).unroll(ii);
         done.insert(dwt.name());
@@ -432,10 +442,6 @@ std::set<std::string> schedule_layers(const backward& b, std::span<const layer_d
     const machine m = machine_for(target);
     const Derivative& adjoint = *b.adjoints;
     const auto env = reachable(outputs);
-    auto constant = [](const Expr& e) {
-        const Expr v = Internal::simplify(e);
-        return Internal::as_const_int(v) ? int(*Internal::as_const_int(v)) : -1;
-    };
     for (std::size_t idx = 1; idx < nodes.size(); ++idx) {
         const layer_desc& d = nodes[idx];
         const auto& parts = b.forward.parts[idx];
