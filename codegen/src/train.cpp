@@ -263,6 +263,7 @@ backward define_backward(std::span<const layer_desc> nodes, loss_kind kind, cons
     fwd.schedule = false;
     fwd.output_is_pipeline_output = false;
     fwd.bounded_reads = true;
+    fwd.weights_output_major = false;  // a train step takes and returns PyTorch's layouts (schedule_layers assumes them)
     b.forward = lower_forward(nodes, fwd);
     if (b.forward.params.empty()) throw std::invalid_argument("constnet: training needs a network with parameters");
     b.loss = define_loss(nodes, b.forward, kind, b.target);
@@ -434,8 +435,8 @@ void schedule_pool_adjoint(Func dpadded, Func consumer, const layer_desc& d, con
 // conv2 input gradient 6.4 -> 3.3 (it computes the full correlation over the
 // padded input: twice the useful multiply-adds at LeNet's sizes), dense1
 // forward 3.5 -> 0.5, dense1 input gradient 1.9 -> 0.6, pool1 input
-// gradient 1.6 -> 1.2; the whole step 43.8 -> 22.5 ms (bench/run_suite.py,
-// PyTorch 45-50 ms).
+// gradient 1.6 -> 0.7-0.9; the whole step 43.8 -> 17-18 ms
+// (bench/run_suite.py, PyTorch 45-51 ms in the same runs).
 std::set<std::string> schedule_layers(const backward& b, std::span<const layer_desc> nodes,
                                       const std::vector<Func>& outputs, const Target& target) {
     std::set<std::string> done;
