@@ -263,21 +263,17 @@ conv_tile choose_conv_tile(int H, int C, const machine& m) {
     return best;
 }
 
-// conv2d: output tiles of xv (one vector) x ty rows x tk channels held in
-// registers while the reduction runs over (kx, ky, c_in); each input vector
-// is reused for tk channels and each broadcast weight for ty rows. Bias and
-// activation are applied to the tile in registers. The padded input is
-// materialized once per image.
-// The tiles themselves: see lower.hpp.
+// The vector along a conv's output rows of width W: a full vector also for
+// rows a little narrower than one (7 of 8 lanes beat 4 + 3): conv3x3
+// 512->512 @7, N=1, one thread, went from 0.32x to 0.53x oneDNN's (blocked)
+// speed, measured side by side (bench/run_suite.py).
+int row_vector(int W, const machine& m) { return W >= m.vec * 3 / 4 ? m.vec : vector_width(W, m); }
+
 }  // namespace
 
 void conv_tiles(Func root, Func acc, const std::vector<RVar>& reduction, bool unroll_first, int W, int H, int C,
                 const machine& m) {
-    // A full vector also for rows a little narrower than one (7 of 8 lanes
-    // beat 4 + 3): conv3x3 512->512 @7, N=1, one thread, went from 0.32x to
-    // 0.53x oneDNN's (blocked) speed, measured side by side (bench/run_suite.py).
-    const bool full = W >= m.vec * 3 / 4;
-    const int xv = full ? m.vec : vector_width(W, m);
+    const int xv = row_vector(W, m);
     const auto [ty, tk] = choose_conv_tile(H, C, m);
     Var xo("xo"), xi("xi"), yo("yo"), yi("yi"), ko("ko"), ki("ki");
     root.split(x, xo, xi, xv, W < xv ? TailStrategy::GuardWithIf : TailStrategy::Auto)
@@ -304,9 +300,14 @@ void conv_tiles(Func root, Func acc, const std::vector<RVar>& reduction, bool un
 
 namespace {
 
+// conv2d: output tiles of xv (one vector) x ty rows x tk channels held in
+// registers while the reduction runs over (kx, ky, c_in); each input vector
+// is reused for tk channels and each broadcast weight for ty rows. Bias and
+// activation are applied to the tile in registers. The padded input is
+// materialized once per image.
 void schedule_conv2d(Func root, node_funcs f, const layer_desc& d, const machine& m) {
     conv_tiles(root, f.acc, f.acc.rvars(), d.kw <= 5, d.out.w(), d.out.h(), d.out.c(), m);
-    const int xv = d.out.w() >= m.vec * 3 / 4 ? m.vec : vector_width(d.out.w(), m);
+    const int xv = row_vector(d.out.w(), m);
     // Without padding the tiles read the input directly (no per-image copy),
     // unless a tile wider than the row would read past it. Measured neutral
     // (conv1x1 256->64 @56: 0.61x -> 0.64x oneDNN; LeNet conv2 0.84x -> 0.86x)
@@ -411,7 +412,7 @@ int dense_block_images(const machine& m) { return std::max(1, m.accumulators / 2
 
 void schedule_dense(Func root, node_funcs f, const layer_desc& d, const machine& m, const dense_batching& b = {}) {
     const int uv = vector_width(d.units, m);
-    const int tile = d.units >= 2 * uv ? 2 * uv : uv;
+    const int tile = dense_tile(d.units, m);
     Var io("io"), ii("ii"), ni("ni");
     const auto rvars = f.acc.rvars();
     if (b.when.defined()) {
@@ -480,6 +481,11 @@ int vector_width(int extent, const machine& m) {
     int v = 1;
     while (v * 2 <= std::min(extent, m.vec)) v *= 2;
     return v;
+}
+
+int dense_tile(int units, const machine& m) {
+    const int uv = vector_width(units, m);
+    return units >= 2 * uv ? 2 * uv : uv;
 }
 
 machine machine_for(const Target& t) {

@@ -303,7 +303,7 @@ void schedule_dense_layer(const Derivative& adjoint, const forward_pipeline::nod
     Func acc = parts.acc;
     {
         const int uv = vector_width(d.units, m);
-        const int tile = d.units >= 2 * uv ? 2 * uv : uv;
+        const int tile = dense_tile(d.units, m);
         const int block = std::max(1, m.accumulators / (tile / uv));
         Var io("io"), ii("ii"), no("no"), ni("ni");
         Func fwd = acc.in();
@@ -326,7 +326,7 @@ void schedule_dense_layer(const Derivative& adjoint, const forward_pipeline::nod
         // over the C x H x W source when flattened): vectors of outputs x a
         // few inputs accumulate while the batch runs.
         const int uv = vector_width(d.units, m);
-        const int tile = d.units >= 2 * uv ? 2 * uv : uv;
+        const int tile = dense_tile(d.units, m);
         const auto r = dwt.rvars(0);
         Var io("io"), ii("ii"), jo("jo"), ji("ji");
         dwt.compute_root();
@@ -415,10 +415,8 @@ void schedule_pool_adjoint(Func dpadded, Func consumer, const layer_desc& d, con
     done.insert(dpadded.name());
 }
 
-// The stages of known forms get schedules of their own; returns the Funcs
-// scheduled (schedule_generic takes the rest).
-//
-// A conv's forward reduction: the forward pass's register tiles, at root.
+// A conv2d in a train step. Its forward reduction: the forward pass's
+// register tiles, at root.
 //
 // Its weight gradient, autodiff's dw(kx, ky, ci, co) += dacc(x, y, co, n) *
 // padded(kx + x, ky + y, ci, n) over (x, y, n), is a matrix product per
@@ -429,6 +427,106 @@ void schedule_pool_adjoint(Func dpadded, Func consumer, const layer_desc& d, con
 //
 // Its input gradient, dpadded(x, y, ci, n) += dacc(x - kx, y - ky, co, n) *
 // w(kx, ky, ci, co) over (co, kx, ky), is a convolution: the forward's tiles.
+void schedule_conv_layer(const Derivative& adjoint, const forward_pipeline::node_parts& parts, const layer_desc& d,
+                         const machine& m, const std::map<std::string, Internal::Function>& env,
+                         std::set<std::string>& done) {
+    Func acc = parts.acc;
+    Func fwd = acc.in();
+    fwd.compute_root();
+    conv_tiles(fwd, acc, acc.rvars(), d.kw <= 5, d.out.w(), d.out.h(), d.out.c(), m);
+    done.insert({acc.name(), fwd.name()});
+
+    Func dacc = adjoint(acc, acc.num_update_definitions() - 1);
+    if (Func db = parts.bias.defined() ? adjoint(parts.bias) : Func();
+        db.defined() && env.count(db.name()) && db.num_update_definitions() == 1 && db.rvars(0).size() == 3) {
+        // The bias gradient db(co) += dacc(x, y, co, n) over (x, y, n):
+        // first the sum over the batch per pixel (vectors along x, one
+        // image after the other), then over the pixels.
+        const auto r = db.rvars(0);
+        Var u("u"), v("v");
+        Func per_pixel = db.update(0).rfactor({{r[0], u}, {r[1], v}});
+        db.compute_root();
+        // Rows in parallel, each summing its pixels over the images.
+        std::vector<Var> storage{u};  // each row's sums contiguous: no cache line shared by two threads
+        std::vector<VarOrRVar> order{u};
+        for (const Var& a : per_pixel.args())
+            if (a.name() != u.name() && a.name() != v.name()) order.emplace_back(a), storage.push_back(a);
+        storage.push_back(v);
+        order.emplace_back(per_pixel.rvars(0)[0]);
+        order.emplace_back(v);
+        per_pixel.compute_root().reorder_storage(storage).vectorize(u, m.vec, TailStrategy::GuardWithIf);
+        per_pixel.update(0).reorder(order).vectorize(u, m.vec, TailStrategy::GuardWithIf).parallel(v);
+        done.insert({db.name(), per_pixel.name()});
+    }
+    Func dw = adjoint(parts.weight);
+    if (env.count(dw.name()) && dw.num_update_definitions() == 1 && dw.rvars(0).size() == 3) {
+        const auto r = dw.rvars(0);  // x, y, n
+        const auto args = dw.args();  // kx, ky, ci, co
+        // Each image's part in register tiles, the images in parallel
+        // (their parts stored), then the sum over the images.
+        Var nv("nv"), co_o("co_o"), co_i("co_i");
+        Func per_image = dw.update(0).rfactor(r[2], nv);
+        const int C = d.out.c();
+        int cv = 1;
+        while (cv < std::min(C, m.vec)) cv *= 2;  // 6 channels: one vector of 8
+        const int tc = std::max(1, std::min((C + cv - 1) / cv, m.accumulators / d.kw));
+        dw.compute_root();
+        // Output channels innermost in memory: the tiles' vectors.
+        const std::vector<Var> storage{args[3], args[0], args[1], args[2], nv};
+        // The sum over images stays serial: dw's elements of one kernel
+        // row and input channel are interleaved with the others' (kx
+        // innermost), and two threads writing them took 10x as long.
+        dw.update(0).reorder(args[3], args[0], args[1], args[2]).vectorize(args[3], cv, TailStrategy::GuardWithIf);
+        Func parts_w = per_image.in();
+        parts_w.compute_root()
+            .reorder_storage(storage)
+            .split(args[3], co_o, co_i, tc * cv, TailStrategy::RoundUp)
+            .reorder(co_i, args[0], co_o, args[1], args[2], nv)
+            .vectorize(co_i, cv)
+            .unroll(co_i)
+            .unroll(args[0])
+            .parallel(nv);
+        per_image.compute_at(parts_w, co_o).reorder_storage(storage).vectorize(args[3], cv).unroll(args[3]).unroll(args[0]);
+        const auto pr = per_image.rvars(0);  // x, y
+        per_image.update(0)
+            .reorder(args[3], args[0], pr[0], pr[1], args[1], args[2], nv)
+            .vectorize(args[3], cv)
+            .unroll(args[3])
+            .unroll(args[0]);
+        Func dacc_cm = dacc.in(per_image);
+        dacc_cm.compute_at(parts_w, nv).reorder_storage(c, x, y, n).reorder(c, x, y, n).vectorize(c, cv);
+        done.insert({dw.name(), parts_w.name(), per_image.name(), dacc_cm.name()});
+    }
+
+    Func dpadded = adjoint(parts.padded);
+    if (env.count(dpadded.name()) && dpadded.num_update_definitions() == 1 && d.sw == 1 && d.sh == 1) {
+        const auto r = dpadded.rvars(0);  // co, kx, ky
+        const auto& rdom = dpadded.function().update(0).schedule().rvars();
+        if (r.size() == 3 && constant(rdom[0].extent) == d.out.c() && constant(rdom[1].extent) == d.kw &&
+            constant(rdom[2].extent) == d.kh) {
+            Func in_grad = dpadded.in();
+            in_grad.compute_root();
+            conv_tiles(in_grad, dpadded, {r[1], r[2], r[0]}, d.kw <= 5, d.in.w() + d.pad_left + d.pad_right,
+                       d.in.h() + d.pad_top + d.pad_bottom, d.in.c(), m);
+            // dacc is read at x - kx, y - ky, also outside the conv's
+            // output, where the loss does not depend on it: read as 0
+            // there, from a zero-bordered copy per image (as the forward
+            // reads its padded input), so dacc and the adjoints before
+            // it are computed over the output only (they were over the
+            // padded input, 3.2x as much for LeNet's conv2).
+            Func bordered(dacc.name() + "_bordered");
+            const int W = d.out.w(), H = d.out.h();
+            bordered(x, y, c, n) = select(x >= 0 && x < W && y >= 0 && y < H,
+                                          dacc(clamp(x, 0, W - 1), clamp(y, 0, H - 1), c, n), 0.0f);
+            dpadded.function().substitute_calls(dacc.function(), bordered.function());
+            bordered.compute_at(in_grad, n).vectorize(x, m.vec, TailStrategy::RoundUp);
+            done.insert({dpadded.name(), in_grad.name(), bordered.name()});
+        }
+    }
+}
+
+// The stages of known forms get schedules of their own; returns the Funcs
+// scheduled (schedule_generic takes the rest).
 //
 // Measured (LeNet, batch 256, one thread, Halide's profiler; the generic
 // schedule before): conv2 weight gradient 10.8 -> 1.9 ms, conv1's 4.6 -> 2.0,
@@ -471,101 +569,7 @@ std::set<std::string> schedule_layers(const backward& b, std::span<const layer_d
             }
             continue;
         }
-        if (d.kind != op::conv2d) continue;
-        Func acc = parts.acc;
-        Func fwd = acc.in();
-        fwd.compute_root();
-        conv_tiles(fwd, acc, acc.rvars(), d.kw <= 5, d.out.w(), d.out.h(), d.out.c(), m);
-        done.insert({acc.name(), fwd.name()});
-
-        Func dacc = adjoint(acc, acc.num_update_definitions() - 1);
-        if (Func db = parts.bias.defined() ? adjoint(parts.bias) : Func();
-            db.defined() && env.count(db.name()) && db.num_update_definitions() == 1 && db.rvars(0).size() == 3) {
-            // The bias gradient db(co) += dacc(x, y, co, n) over (x, y, n):
-            // first the sum over the batch per pixel (vectors along x, one
-            // image after the other), then over the pixels.
-            const auto r = db.rvars(0);
-            Var u("u"), v("v");
-            Func per_pixel = db.update(0).rfactor({{r[0], u}, {r[1], v}});
-            db.compute_root();
-            // Rows in parallel, each summing its pixels over the images.
-            std::vector<Var> storage{u};  // each row's sums contiguous: no cache line shared by two threads
-            std::vector<VarOrRVar> order{u};
-            for (const Var& a : per_pixel.args())
-                if (a.name() != u.name() && a.name() != v.name()) order.emplace_back(a), storage.push_back(a);
-            storage.push_back(v);
-            order.emplace_back(per_pixel.rvars(0)[0]);
-            order.emplace_back(v);
-            per_pixel.compute_root().reorder_storage(storage).vectorize(u, m.vec, TailStrategy::GuardWithIf);
-            per_pixel.update(0).reorder(order).vectorize(u, m.vec, TailStrategy::GuardWithIf).parallel(v);
-            done.insert({db.name(), per_pixel.name()});
-        }
-        Func dw = adjoint(parts.weight);
-        if (env.count(dw.name()) && dw.num_update_definitions() == 1 && dw.rvars(0).size() == 3) {
-            const auto r = dw.rvars(0);  // x, y, n
-            const auto args = dw.args();  // kx, ky, ci, co
-            // Each image's part in register tiles, the images in parallel
-            // (their parts stored), then the sum over the images.
-            Var nv("nv"), co_o("co_o"), co_i("co_i");
-            Func per_image = dw.update(0).rfactor(r[2], nv);
-            const int C = d.out.c();
-            int cv = 1;
-            while (cv < std::min(C, m.vec)) cv *= 2;  // 6 channels: one vector of 8
-            const int tc = std::max(1, std::min((C + cv - 1) / cv, m.accumulators / d.kw));
-            dw.compute_root();
-            // Output channels innermost in memory: the tiles' vectors.
-            const std::vector<Var> storage{args[3], args[0], args[1], args[2], nv};
-            // The sum over images stays serial: dw's elements of one kernel
-            // row and input channel are interleaved with the others' (kx
-            // innermost), and two threads writing them took 10x as long.
-            dw.update(0).reorder(args[3], args[0], args[1], args[2]).vectorize(args[3], cv, TailStrategy::GuardWithIf);
-            Func parts_w = per_image.in();
-            parts_w.compute_root()
-                .reorder_storage(storage)
-                .split(args[3], co_o, co_i, tc * cv, TailStrategy::RoundUp)
-                .reorder(co_i, args[0], co_o, args[1], args[2], nv)
-                .vectorize(co_i, cv)
-                .unroll(co_i)
-                .unroll(args[0])
-                .parallel(nv);
-            per_image.compute_at(parts_w, co_o).reorder_storage(storage).vectorize(args[3], cv).unroll(args[3]).unroll(args[0]);
-            const auto pr = per_image.rvars(0);  // x, y
-            per_image.update(0)
-                .reorder(args[3], args[0], pr[0], pr[1], args[1], args[2], nv)
-                .vectorize(args[3], cv)
-                .unroll(args[3])
-                .unroll(args[0]);
-            Func dacc_cm = dacc.in(per_image);
-            dacc_cm.compute_at(parts_w, nv).reorder_storage(c, x, y, n).reorder(c, x, y, n).vectorize(c, cv);
-            done.insert(parts_w.name());
-            done.insert({dw.name(), per_image.name(), dacc_cm.name()});
-        }
-
-        Func dpadded = adjoint(parts.padded);
-        if (env.count(dpadded.name()) && dpadded.num_update_definitions() == 1 && d.sw == 1 && d.sh == 1) {
-            const auto r = dpadded.rvars(0);  // co, kx, ky
-            const auto& rdom = dpadded.function().update(0).schedule().rvars();
-            if (r.size() == 3 && constant(rdom[0].extent) == d.out.c() && constant(rdom[1].extent) == d.kw &&
-                constant(rdom[2].extent) == d.kh) {
-                Func in_grad = dpadded.in();
-                in_grad.compute_root();
-                conv_tiles(in_grad, dpadded, {r[1], r[2], r[0]}, d.kw <= 5, d.in.w() + d.pad_left + d.pad_right,
-                           d.in.h() + d.pad_top + d.pad_bottom, d.in.c(), m);
-                // dacc is read at x - kx, y - ky, also outside the conv's
-                // output, where the loss does not depend on it: read as 0
-                // there, from a zero-bordered copy per image (as the forward
-                // reads its padded input), so dacc and the adjoints before
-                // it are computed over the output only (they were over the
-                // padded input, 3.2x as much for LeNet's conv2).
-                Func bordered(dacc.name() + "_bordered");
-                const int W = d.out.w(), H = d.out.h();
-                bordered(x, y, c, n) = select(x >= 0 && x < W && y >= 0 && y < H,
-                                              dacc(clamp(x, 0, W - 1), clamp(y, 0, H - 1), c, n), 0.0f);
-                dpadded.function().substitute_calls(dacc.function(), bordered.function());
-                bordered.compute_at(in_grad, n).vectorize(x, m.vec, TailStrategy::RoundUp);
-                done.insert({dpadded.name(), in_grad.name(), bordered.name()});
-            }
-        }
+        if (d.kind == op::conv2d) schedule_conv_layer(adjoint, parts, d, m, env, done);
     }
     return done;
 }

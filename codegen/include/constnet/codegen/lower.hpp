@@ -83,6 +83,8 @@ struct machine {
 machine machine_for(const Halide::Target& t);
 // The widest vector (a power of two, at most the machine's) that fits `extent`.
 int vector_width(int extent, const machine& m);
+// Outputs per register tile of a dense layer: two vectors when it has them.
+int dense_tile(int units, const machine& m);
 
 // A convolution's register tiles (schedule_conv2d in lower.cpp; a train
 // step's input gradients are convolutions too): root (x, y, c, n), W x H x C
