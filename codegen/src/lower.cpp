@@ -749,6 +749,16 @@ forward_pipeline lower_forward(std::span<const layer_desc> nodes, const lower_op
         if (per_block) root.compute_at(p.output, no);
         else if (inside_consumer) root.compute_at(Func(groups[g + 1].root), n);
         else if (!output) root.compute_root();
+        // An internal result is computed whole (every pixel and channel),
+        // also where its consumer reads less of it (a stride skipping the
+        // last column): otherwise a register tile shifted inwards to fit
+        // the smaller region starts before it and reads the input before
+        // its first column (a 1x1 conv of 19 columns, tiles of 19, read by
+        // a stride-2 conv that needs 18: the input read at x = -1).
+        if (!output && nodes[end].out.rank == 3) {
+            const tensor_shape& s = nodes[end].out;
+            root.bound(x, 0, s.w()).bound(y, 0, s.h()).bound(c, 0, s.c());
+        }
         const machine& m = inside_consumer ? per_image : at_root;
         switch (head.kind) {
         case op::conv2d:
