@@ -5,7 +5,9 @@
 // - a caching allocator behind halide_malloc/halide_free, so the intermediate
 //   buffers generated code allocates on every call are reused and a repeated
 //   call (same shapes) allocates nothing from the system.
-// Both are installed before main (and again, idempotently, by every model),
+// - task hooks that run every parallel task with subnormals flushed to zero
+//   (see constnet/threads.hpp; detail::call does the same for the caller).
+// All are installed before main (and again, idempotently, by every model),
 // so no block from another allocator ever reaches our free.
 #include <constnet/memory.hpp>
 #include <constnet/threads.hpp>
@@ -18,6 +20,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <atomic>
+#if defined(__SSE__)
+#include <xmmintrin.h>
+#endif
 
 namespace constnet {
 namespace {
@@ -118,8 +123,48 @@ extern "C" void constnet_halide_free(void*, void* p) {
     std::free(raw);
 }
 
+// ---- subnormals flushed to zero while generated code runs
+
+std::atomic<bool> flush_denormals{true};
+
+// Sets the flush mode constnet's setting asks for (FTZ and DAZ both on, or
+// both off) for its lifetime, then restores the thread's mode: whatever mode
+// a thread had (a worker inherits its creator's), generated code runs with
+// the setting's.
+class denormal_scope {
+public:
+#if defined(__SSE__)
+    denormal_scope() : saved_(_mm_getcsr()) {
+        constexpr unsigned ftz_daz = 0x8040;  // MXCSR bit 15 flush-to-zero, bit 6 denormals-are-zero
+        const unsigned wanted = flush_denormals.load(std::memory_order_relaxed) ? saved_ | ftz_daz : saved_ & ~ftz_daz;
+        active_ = wanted != saved_;
+        if (active_) _mm_setcsr(wanted);
+    }
+    ~denormal_scope() {
+        if (active_) _mm_setcsr(saved_);
+    }
+
+private:
+    unsigned saved_;
+    bool active_;
+#endif
+};
+
+extern "C" int constnet_do_task(void* user_context, halide_task_t f, int idx, uint8_t* closure) {
+    const denormal_scope scope;
+    return halide_default_do_task(user_context, f, idx, closure);
+}
+
+extern "C" int constnet_do_loop_task(void* user_context, halide_loop_task_t f, int min, int extent, uint8_t* closure,
+                                     void* task_parent) {
+    const denormal_scope scope;
+    return halide_default_do_loop_task(user_context, f, min, extent, closure, task_parent);
+}
+
 void install() {
     halide_set_error_handler(&constnet_halide_error);
+    halide_set_custom_do_task(&constnet_do_task);
+    halide_set_custom_do_loop_task(&constnet_do_loop_task);
     halide_set_custom_malloc(&constnet_halide_malloc);
     halide_set_custom_free(&constnet_halide_free);
 }
@@ -142,6 +187,8 @@ int set_num_threads(int threads) {
     return halide_set_num_threads(threads);
 }
 
+bool set_flush_denormals(bool flush) { return flush_denormals.exchange(flush); }
+
 namespace detail {
 
 void install_halide_error_handler() { install(); }
@@ -149,7 +196,10 @@ void install_halide_error_handler() { install(); }
 void call(std::string_view network, std::string_view function, int (*fn)(void**), void** args,
           const tensor_shape& expected_input, const halide_buffer_t* input) {
     halide_message[0] = '\0';
-    const int status = fn(args);
+    const int status = [&] {
+        const denormal_scope scope;
+        return fn(args);
+    }();
     if (status == 0) return;
     std::string got = input && input->host ? format_extents(*input) : std::string("a buffer without data");
     const char* message = halide_message[0] ? halide_message : "no message";

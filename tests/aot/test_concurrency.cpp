@@ -2,6 +2,7 @@
 // calls get, bit for bit (run under ThreadSanitizer by the sanitizer build,
 // see tests/CMakeLists.txt and .ci/run); errors in one thread do not disturb
 // the others.
+#include "d2l_avg_pool_2.constnet.hpp"
 #include "lenet_net.constnet.hpp"
 
 #include <constnet/threads.hpp>
@@ -9,6 +10,9 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <cmath>
+#include <limits>
+#include <xmmintrin.h>
 #include <random>
 #include <span>
 #include <thread>
@@ -105,4 +109,33 @@ TEST_CASE("the thread count can be set and changed, results do not depend on it"
     CHECK(same(model.forward(x), one));
     CHECK(same(two, one));  // parallel over images only: every image is computed the same way
     REQUIRE_THROWS_WITH(constnet::set_num_threads(0), Catch::Matchers::Contains("expected at least 1 thread, got 0"));
+}
+
+// Subnormal floats are flushed to zero inside generated code, on the calling
+// thread and on the pool's workers (two threads, 4096 images in parallel),
+// as set_flush_denormals says, whatever mode the threads had; the caller's
+// floating-point mode is left as it was. The average of four subnormals
+// 1e-39 is 1e-39 exactly computed; flushed, 0.
+TEST_CASE("generated code flushes subnormals to zero, leaving the caller's mode alone", "[aot][concurrency]") {
+    constnet::model<d2l::avg_pool_2> pool;
+    auto x = decltype(pool)::make_input(4096);
+    const float tiny = 1e-39f;
+    REQUIRE(std::fpclassify(tiny) == FP_SUBNORMAL);
+    std::fill(x.data(), x.data() + x.number_of_elements(), tiny);
+    const int threads = constnet::set_num_threads(2);
+    const auto mode = [] { return _mm_getcsr() & 0xffc0u; };  // MXCSR's control bits (the rest: status flags)
+    const unsigned before = mode();
+    auto all = [](const constnet::buffer& y, auto pred) { return std::all_of(y.data(), y.data() + y.number_of_elements(), pred); };
+    const auto flushed = [](float v) { return v == 0.0f; };
+    const auto exact = [&](float v) { return std::fpclassify(v) == FP_SUBNORMAL && std::abs(v - tiny) < 1e-45f; };
+    for (int round = 0; round < 2; ++round) {  // the second round: the workers exist, started in either mode
+        CHECK(all(pool.forward(x), flushed));
+        CHECK(mode() == before);
+        CHECK(constnet::set_flush_denormals(false));  // the default is on
+        CHECK(all(pool.forward(x), exact));
+        CHECK(mode() == before);
+        CHECK_FALSE(constnet::set_flush_denormals(true));
+        constnet::set_num_threads(2);  // a new pool for the next round
+    }
+    constnet::set_num_threads(threads > 0 ? threads : 1);
 }
