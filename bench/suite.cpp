@@ -116,18 +116,27 @@ void run_case(const std::string& name, int batch, const options& o, std::vector<
         bench::onednn_set_threads(threads);
         m.forward(x, y);
         out.push_back({name, "constnet", "", batch, threads, flops, measure([&] { m.forward(x, y); }, o.min_time)});
-        {
+        [&] {
             constnet::model<Auto> a;
             for (int k = 0; k < m.parameter_tensors; ++k) a.parameter(k).copy_from(m.parameter(k));
             auto ya = a.make_output(batch);
-            a.forward(x, ya);
+            try {
+                a.forward(x, ya);
+            } catch (const constnet::error& e) {
+                // Mullapudi2016 plans for its estimates (a batch of 256) and
+                // may vectorize over the batch: at batch 1 it can read
+                // outside the output. Reported, not timed.
+                fmt::print(stderr, "\n{} (batch {}, {} thread(s)): Mullapudi2016's schedule fails: {}\n", name, batch,
+                           threads, e.what());
+                return;
+            }
             const double diff = relative_difference(ya, std::vector<float>(y.data(), y.data() + y.number_of_elements()));
             if (diff > 1e-4)
                 throw std::runtime_error(fmt::format("{} (batch {}): constnet's and Mullapudi2016's schedules differ "
                                                      "by {:.2g} of the output's scale", name, batch, diff));
             out.push_back({name, "Mullapudi2016", "", batch, threads, flops,
                            measure([&] { a.forward(x, ya); }, o.min_time)});
-        }
+        }();
         for (bool plain : {false, true}) {
             bench::onednn_net net(Net.describe(), params, batch, plain);
             net.set_input(x);

@@ -462,6 +462,67 @@ void schedule_pool_adjoint(Func dpadded, Func consumer, const layer_desc& d, con
     done.insert(dpadded.name());
 }
 
+// A stride-1 cross-correlation's weight gradient with output rows of at least 3/4 of a
+// vector (LeNet's conv1: 28 columns), vectorized along the rows:
+// dw(kx, ky, ci, co) = sum over images, rows and columns of dacc(x, y, co, n)
+// * padded(x + kx, y + ky, ci, n), each lane u of a vector summing the
+// columns x = V * xo + u (dacc read as 0 past the row's end). Register tiles
+// of a few output channels x all kx, one vector each, accumulate over blocks
+// of `block` images (in parallel), rows and column vectors; each step loads
+// one dacc vector per channel and one (unaligned) input vector per kx, no
+// broadcasts, and dacc is read in its own layout. Then the lanes and blocks
+// are summed. Autodiff's dw is replaced by this one in its readers.
+// Measured, LeNet batch 256, one thread: conv1's weight gradient 1.72 ms +
+// 0.73 ms for the channel-major copy of dacc -> 1.15 ms (Halide's profiler);
+// the step 15.5 -> 14.2 ms, PyTorch's 27.5 and 28.7 ms in the same runs
+// (bench/run_suite.py --filter train).
+void weight_gradient_along_rows(Func dw, Func dacc, Func padded, const layer_desc& d, const machine& m,
+                                const std::map<std::string, Internal::Function>& env, std::set<std::string>& done) {
+    const int V = m.vec, W = d.out.w(), H = d.out.h();
+    constexpr int block = 32;
+    const Expr batch = dw.function().update(0).schedule().rvars()[2].extent;  // autodiff's reduction: x, y, n
+    const Expr blocks = (batch + block - 1) / block;
+    const auto a = dw.args();  // kx, ky, ci, co
+    Var u("u"), nb("nb");
+    Func rows(dacc.name() + "_rows");
+    // Past the row's end dacc is computed (its vectors round up) but not
+    // part of the gradient: selected away.
+    rows(x, y, c, n) = select(x < W, dacc(x, y, c, n), 0.0f);
+    RDom r(0, (W + V - 1) / V, 0, H, 0, block, dw.name() + "_rows_r");
+    const Expr image = nb * block + r.z;
+    r.where(image < batch);
+    const Expr col = r.x * V + u;
+    Func lanes(dw.name() + "_lanes");  // (kx, ky, ci, co, u, nb)
+    lanes(a[0], a[1], a[2], a[3], u, nb) = 0.0f;
+    lanes(a[0], a[1], a[2], a[3], u, nb) +=
+        rows(col, r.y, a[3], image) * padded(col + a[0] - d.pad_left, r.y + a[1] - d.pad_top, a[2], image);
+    Func sum(dw.name() + "_along_rows");
+    RDom all(0, V, 0, blocks, dw.name() + "_lanes_r");
+    sum(a) = 0.0f;
+    sum(a) += lanes(a[0], a[1], a[2], a[3], all.x, all.y);
+    for (const auto& [name, fn] : env) {
+        Internal::Function f = fn;
+        f.substitute_calls(dw.function(), sum.function());
+    }
+
+    // Tiles: tc channels x all kx, within the accumulators.
+    const int tc = divisor_at_most(d.out.c(), std::max(1, m.accumulators / d.kw));
+    Var co_o("co_o"), co_i("co_i");
+    Func tiles = lanes.in();
+    tiles.compute_root()
+        .reorder_storage(u, a[3], a[0], a[1], a[2], nb)
+        .split(a[3], co_o, co_i, tc)
+        .reorder(u, co_i, a[0], co_o, a[1], a[2], nb)
+        .vectorize(u)
+        .unroll(co_i)
+        .unroll(a[0])
+        .parallel(nb);
+    lanes.compute_at(tiles, co_o).reorder_storage(u, a[3], a[0], a[1], a[2], nb).vectorize(u).unroll(a[3]).unroll(a[0]);
+    lanes.update().reorder(u, a[3], a[0], r.x, r.y, r.z, a[1], a[2], nb).vectorize(u).unroll(a[3]).unroll(a[0]);
+    sum.compute_root();
+    done.insert({rows.name(), lanes.name(), tiles.name(), sum.name(), dw.name()});  // rows: inline
+}
+
 // A conv2d in a train step. Its forward reduction: the forward pass's
 // register tiles, at root; `activation`, when defined (the activation after
 // the conv, whose gradient rule reads it), is applied in the tiles and
@@ -508,7 +569,10 @@ void schedule_conv_layer(const Derivative& adjoint, const forward_pipeline::node
         done.insert({db.name(), per_pixel.name()});
     }
     Func dw = adjoint(parts.weight);
-    if (env.count(dw.name()) && dw.num_update_definitions() == 1 && dw.rvars(0).size() == 3) {
+    if (env.count(dw.name()) && dw.num_update_definitions() == 1 && dw.rvars(0).size() == 3 && d.sw == 1 &&
+        d.sh == 1 && !d.flip && d.out.w() >= m.vec * 3 / 4) {
+        weight_gradient_along_rows(dw, dacc, parts.padded, d, m, env, done);
+    } else if (env.count(dw.name()) && dw.num_update_definitions() == 1 && dw.rvars(0).size() == 3) {
         const auto r = dw.rvars(0);  // x, y, n
         const auto args = dw.args();  // kx, ky, ci, co
         // Each image's part in register tiles, the images in parallel

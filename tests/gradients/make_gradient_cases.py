@@ -178,6 +178,10 @@ CASES = {
     "conv_tanh_conv_s2_p1": case(154, (2, 9, 10), 3, lambda: [
         nn.Conv2d(2, 4, 3, padding=1), nn.Tanh(), nn.Conv2d(4, 6, 3, stride=2, padding=1)], SE),
     "dense_batch13_ce": case(155, (20,), 13, lambda: [nn.Linear(20, 17), nn.Sigmoid(), nn.Linear(17, 10)], CE),
+    # weight gradients along rows of at least 12 columns, over blocks of 32
+    # images (37: a partial block), a few channels per register tile
+    "conv_rows_w22_tanh_conv_b37": case(157, (3, 6, 20), 37, lambda: [
+        nn.Conv2d(3, 5, (3, 5), padding=(1, 3)), nn.Tanh(), nn.Conv2d(5, 4, 3), nn.Sigmoid()], SE),
     "lenet_batch9_ce": case(156, (1, 28, 28), 9, lambda: [
         nn.Conv2d(1, 6, 5, padding=2), nn.Sigmoid(), nn.AvgPool2d(2, 2),
         nn.Conv2d(6, 16, 5), nn.Sigmoid(), nn.AvgPool2d(2, 2),
