@@ -283,7 +283,7 @@ void conv_tiles(Func root, Func acc, const std::vector<RVar>& reduction, bool un
         .vectorize(xi)
         .unroll(yi)
         .unroll(ki);
-    par(root, yo, m);
+    if (m.parallel_rows) par(root, yo, m);
     par(root, n, m);
     acc.compute_at(root, xo).vectorize(x).unroll(y).unroll(c);
     std::vector<VarOrRVar> order{x, y, c};

@@ -656,7 +656,10 @@ void schedule_conv_layer(const Derivative& adjoint, const forward_pipeline::node
 std::set<std::string> schedule_layers(const backward& b, std::span<const layer_desc> nodes,
                                       const std::vector<Func>& outputs, const Target& target) {
     std::set<std::string> done;
-    const machine m = machine_for(target);
+    machine m = machine_for(target);
+    // Parallel over images only. Measured (LeNet, batch 256, Halide's
+    // profiler): two threads 12.5 -> 9.4-9.8 ms a step, one thread unchanged.
+    m.parallel_rows = false;
     const Derivative& adjoint = *b.adjoints;
     const auto env = reachable(outputs);
     for (std::size_t idx = 1; idx < nodes.size(); ++idx) {

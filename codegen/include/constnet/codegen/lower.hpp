@@ -79,6 +79,10 @@ struct machine {
     int vec;               // floats per vector register
     int accumulators;      // vector registers a register tile may use
     bool parallel = true;  // false: the stage runs inside a consumer's (parallel) loop over images
+    // Also parallel over a conv's rows within an image (for small batches);
+    // false: over images only (a train step's batches fill the threads, and
+    // each nested parallel loop cost a trip through the thread pool's lock).
+    bool parallel_rows = true;
 };
 machine machine_for(const Halide::Target& t);
 // The widest vector (a power of two, at most the machine's) that fits `extent`.
