@@ -260,6 +260,15 @@ struct backward {
     std::map<std::size_t, Func> activation_grads;
 };
 
+// Every call of `from` in the Funcs of `env` becomes a call of `to` (a
+// gradient of ours taking the place of autodiff's).
+void replace_calls(const std::map<std::string, Internal::Function>& env, const Func& from, const Func& to) {
+    for (const auto& entry : env) {
+        Internal::Function f = entry.second;  // a handle: substitutes in the pipeline's Function
+        f.substitute_calls(from.function(), to.function());
+    }
+}
+
 // How many nodes read node `a`.
 int readers(std::span<const layer_desc> nodes, int a) {
     int count = 0;
@@ -293,10 +302,7 @@ void activation_rules(std::span<const layer_desc> nodes, backward& b, const std:
         const Expr v = act(args);
         Func rule(dpre.name() + "_rule");
         rule(args) = dact(args) * (d.kind == op::sigmoid ? v * (1.0f - v) : 1.0f - v * v);
-        for (auto& [name, fn] : reachable(outputs)) {
-            (void)name;
-            fn.substitute_calls(dpre.function(), rule.function());
-        }
+        replace_calls(reachable(outputs), dpre, rule);
         b.activation_grads[idx] = rule;
     }
 }
@@ -500,10 +506,7 @@ void weight_gradient_along_rows(Func dw, Func dacc, Func padded, const layer_des
     RDom all(0, V, 0, blocks, dw.name() + "_lanes_r");
     sum(a) = 0.0f;
     sum(a) += lanes(a[0], a[1], a[2], a[3], all.x, all.y);
-    for (const auto& [name, fn] : env) {
-        Internal::Function f = fn;
-        f.substitute_calls(dw.function(), sum.function());
-    }
+    replace_calls(env, dw, sum);
 
     // Tiles: tc channels x all kx, within the accumulators.
     const int tc = divisor_at_most(d.out.c(), std::max(1, m.accumulators / d.kw));
@@ -569,10 +572,10 @@ void schedule_conv_layer(const Derivative& adjoint, const forward_pipeline::node
         done.insert({db.name(), per_pixel.name()});
     }
     Func dw = adjoint(parts.weight);
-    if (env.count(dw.name()) && dw.num_update_definitions() == 1 && dw.rvars(0).size() == 3 && d.sw == 1 &&
-        d.sh == 1 && !d.flip && d.out.w() >= m.vec * 3 / 4) {
+    const bool dw_known = env.count(dw.name()) && dw.num_update_definitions() == 1 && dw.rvars(0).size() == 3;
+    if (dw_known && d.sw == 1 && d.sh == 1 && !d.flip && d.out.w() >= m.vec * 3 / 4) {
         weight_gradient_along_rows(dw, dacc, parts.padded, d, m, env, done);
-    } else if (env.count(dw.name()) && dw.num_update_definitions() == 1 && dw.rvars(0).size() == 3) {
+    } else if (dw_known) {
         const auto r = dw.rvars(0);  // x, y, n
         const auto args = dw.args();  // kx, ky, ci, co
         // Each image's part in register tiles, the images in parallel
@@ -695,9 +698,9 @@ std::set<std::string> schedule_layers(const backward& b, std::span<const layer_d
             // An activation with a gradient rule, the conv's only reader, is
             // stored: computed in the conv's register tiles.
             Func activation;
-            for (const auto& [a, rule] : b.activation_grads)
-                if (nodes[a].inputs[0] == static_cast<int>(idx) && readers(nodes, static_cast<int>(idx)) == 1)
-                    activation = b.forward.nodes[a];
+            if (readers(nodes, static_cast<int>(idx)) == 1)
+                for (const auto& entry : b.activation_grads)
+                    if (nodes[entry.first].inputs[0] == static_cast<int>(idx)) activation = b.forward.nodes[entry.first];
             schedule_conv_layer(adjoint, parts, activation, d, m, env, done);
         }
     }

@@ -10,8 +10,8 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <algorithm>
 #include <cmath>
-#include <limits>
 #include <xmmintrin.h>
 #include <random>
 #include <span>
