@@ -243,15 +243,16 @@ struct conv_tile {
     int ty, tk;
 };
 
-// The fraction of the work that is useful when a loop of `extent` runs in
-// tiles of `t`, the last one shifted inwards (recomputing what overlaps).
+}  // namespace
+
 double shifted_tiles_useful(int extent, int t) { return double(extent) / (double((extent + t - 1) / t) * t); }
 
-// Multiply-adds per cycle of a register tile doing `fmas` FMAs and `loads`
-// loads per reduction step (two of each per cycle), plus `overhead` cycles.
 double tile_rate(double useful_fmas, int fmas, int loads, double overhead) {
     return useful_fmas / (std::max(fmas, loads) / 2.0 + overhead);
 }
+
+namespace {
+
 conv_tile choose_conv_tile(int H, int C, const machine& m) {
     conv_tile best{1, 1};
     double best_rate = 0;

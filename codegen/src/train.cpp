@@ -192,9 +192,57 @@ std::map<std::string, Internal::Function> reachable(const std::vector<Func>& out
     return env;
 }
 
+// Images in the vector lanes. A train step runs a batch, and every Func of
+// images (x, y, c, n) is stored samples innermost and computed in vectors
+// of V images (16 on AVX-512): each vector is full whatever the layer's
+// width (LeNet's conv2 rows of 10 filled 10 of 16 lanes), no load is
+// unaligned or strided, and a pool's or conv's taps are whole vectors.
+// The batch rounds up to a multiple of V; the extra images read the input
+// as 0 and their labels as -1 (bounded_reads), so their gradients are 0.
+bool of_images(const Func& f) { return f.dimensions() == 4 && f.args()[3].name() == n.name(); }
+
+void images_innermost(Func f) {
+    const auto a = f.args();
+    f.reorder_storage(a[3], a[0], a[1], a[2]);
+}
+
+// At root, vectors of V images, the blocks of V images in parallel: loops
+// (ni, x, y, c, no) innermost first.
+void images_at_root(Func f, const machine& m) {
+    const auto a = f.args();
+    Var no("no"), ni("ni");
+    f.compute_root();
+    images_innermost(f);
+    f.split(a[3], no, ni, m.vec, TailStrategy::RoundUp).reorder(ni, a[0], a[1], a[2], no).vectorize(ni).parallel(no);
+}
+
+// Every stage of a Func of images: the pure definition as images_at_root,
+// updates that write whole vectors of images likewise (their reduction
+// inside), others by the generic stage schedule.
+void schedule_image_stages(Func f, const machine& m) {
+    images_at_root(f, m);
+    const auto a = f.args();
+    for (int u = 0; u < f.num_update_definitions(); ++u) {
+        const auto pure = verbatim_pure_vars(f, u);
+        Stage s = f.update(u);
+        if (!pure[3]) {
+            schedule_stage(s, pure, f.rvars(u), m.vec, TailStrategy::RoundUp);
+            continue;
+        }
+        Var no("no"), ni("ni");
+        std::vector<VarOrRVar> order{ni};
+        for (const RVar& r : f.rvars(u)) order.emplace_back(r);
+        for (int k = 0; k < 3; ++k)
+            if (pure[k]) order.emplace_back(*pure[k]);
+        order.emplace_back(no);
+        s.split(a[3], no, ni, m.vec, TailStrategy::RoundUp).reorder(order).vectorize(ni).parallel(no);
+    }
+}
+
 // `scheduled`: Funcs a layer's schedule took care of (schedule_layers).
 void schedule_generic(const std::vector<Func>& outputs, const Target& target, const std::set<std::string>& scheduled) {
     const auto env = reachable(outputs);
+    const machine m = machine_for(target);
     std::set<std::string> output_names;
     for (const Func& o : outputs) output_names.insert(o.name());
     const int vec = target.natural_vector_size<float>();
@@ -203,6 +251,10 @@ void schedule_generic(const std::vector<Func>& outputs, const Target& target, co
         Func f(fn);
         const bool output = output_names.count(name) > 0;
         if (!output && is_trivial(fn)) continue;  // inlined
+        if (!output && of_images(f)) {
+            schedule_image_stages(f, m);
+            continue;
+        }
         if (!output) f.compute_root();
         if (f.dimensions() == 0) continue;
         // Internal Funcs round their vectors up (every read they add outside
@@ -409,6 +461,7 @@ void schedule_dense_layer(const Derivative& adjoint, const forward_pipeline::nod
     const int t = divisor_at_most(source.rank == 3 ? source.w() : source.features(), m.accumulators);
     Var fo("fo"), fi("fi"), bo("bo"), bi("bi");
     Func root = din.in();
+    if (of_images(root)) images_innermost(root);  // as its readers read it (a pool's gradient)
     std::vector<VarOrRVar> outer{bi, fi, fo};
     for (std::size_t k = 1; k + 1 < args.size(); ++k) outer.emplace_back(args[k]);
     outer.emplace_back(bo);
@@ -430,220 +483,198 @@ void schedule_dense_layer(const Derivative& adjoint, const forward_pipeline::nod
     done.insert({din.name(), root.name(), dacc_t.name()});
 }
 
+// Register tiles of a reduction `acc` computed for a Func of images at
+// root: `vectors` vectors of images x tx pixels of a row x tc channels,
+// accumulating in registers while `reduction` (innermost first) runs; the
+// blocks of images in parallel.
+void image_tiles(Func root, Func acc, const std::vector<RVar>& reduction, int vectors, int tx, int tc,
+                 const machine& m) {
+    Var no("no"), nt("nt"), nto("nto"), nti("nti"), xo("xo"), xi("xi"), co("co"), ci("ci");
+    root.compute_root();
+    images_innermost(root);
+    root.split(n, no, nt, vectors * m.vec, TailStrategy::RoundUp)
+        .split(nt, nto, nti, m.vec)
+        .split(x, xo, xi, tx)
+        .split(c, co, ci, tc)
+        .reorder(nti, nto, xi, ci, xo, co, y, no)
+        .vectorize(nti)
+        .unroll(nto)
+        .unroll(xi)
+        .unroll(ci)
+        .parallel(no);
+    acc.compute_at(root, xo);
+    images_innermost(acc);
+    acc.vectorize(n, m.vec).unroll(n).unroll(x).unroll(c);
+    std::vector<VarOrRVar> order{n, x, c};
+    order.insert(order.end(), reduction.begin(), reduction.end());
+    order.emplace_back(y);
+    acc.update().reorder(order).vectorize(n, m.vec).unroll(n).unroll(x).unroll(c);
+}
+
 // A pool's input gradient: autodiff scatters each window tap's share,
 // dpadded(x * s + kx, y * s + ky, c, n) += share(x, y, c, n), one update per
-// tap; each update is vectorized along the pool's output row (strided
-// stores), image by image.
-//
-// `consumer`, when defined, is the elementwise Func that reads it (the
-// gradient through the activation before the pool): the pool's gradient is
-// computed per image inside the consumer's loop over images and never
-// stored whole. Otherwise a copy stores it, each image's updates done while
-// the image is in cache. LeNet's pool1, batch 256, one thread: four passes
-// over the whole 5.5 MB gradient 1.6 ms, per image and copied 1.2 ms.
-void schedule_pool_adjoint(Func dpadded, Func consumer, const layer_desc& d, const machine& m,
+// tap, each a vector of images. `consumer`, when defined, is the
+// elementwise Func that reads it (the gradient through the activation
+// before the pool): the pool's gradient is computed per channel and block
+// of images inside the consumer's loops (in L1) and never stored whole.
+// Otherwise a copy stores it.
+void schedule_pool_adjoint(Func dpadded, Func consumer, const machine& m,
                            const std::map<std::string, Internal::Function>& env, std::set<std::string>& done) {
-    if (!env.count(dpadded.name())) return;
+    if (!env.count(dpadded.name()) || !of_images(dpadded)) return;
     const auto args = dpadded.args();
-    if (args.size() != 4) return;
-    const int v = vector_width(d.out.w(), m);
-    if (consumer.defined() && env.count(consumer.name()) && !done.count(consumer.name()) &&
-        !consumer.has_update_definition() && consumer.dimensions() == 4) {
-        const auto cargs = consumer.args();
-        consumer.compute_root().vectorize(cargs[0], m.vec, TailStrategy::RoundUp).parallel(cargs[3]);
-        dpadded.compute_at(consumer, cargs[3]);
-        done.insert(consumer.name());
-    } else {
-        Func whole = dpadded.in();
-        whole.compute_root().vectorize(args[0], m.vec, TailStrategy::RoundUp).parallel(args[3]);
-        dpadded.compute_at(whole, args[3]);
-        done.insert(whole.name());
-    }
-    dpadded.vectorize(args[0], m.vec, TailStrategy::RoundUp);
+    Func root = consumer.defined() && env.count(consumer.name()) && !done.count(consumer.name()) &&
+                        !consumer.has_update_definition() && of_images(consumer)
+                    ? consumer
+                    : dpadded.in();
+    images_at_root(root, m);
+    dpadded.compute_at(root, root.args()[2]);
+    images_innermost(dpadded);
+    dpadded.vectorize(args[3], m.vec);
     for (int u = 0; u < dpadded.num_update_definitions(); ++u) {
         const auto r = dpadded.rvars(u);
         if (r.size() != 2) continue;
-        dpadded.update(u).reorder(r[0], r[1], args[2], args[3]).vectorize(r[0], v, TailStrategy::GuardWithIf);
+        dpadded.update(u).reorder(args[3], r[0], r[1], args[2]).vectorize(args[3], m.vec);
     }
-    done.insert(dpadded.name());
+    done.insert({dpadded.name(), root.name()});
 }
 
-// A stride-1 cross-correlation's weight gradient with output rows of at least 3/4 of a
-// vector (LeNet's conv1: 28 columns), vectorized along the rows:
-// dw(kx, ky, ci, co) = sum over images, rows and columns of dacc(x, y, co, n)
-// * padded(x + kx, y + ky, ci, n), each lane u of a vector summing the
-// columns x = V * xo + u (dacc read as 0 past the row's end). Register tiles
-// of a few output channels x all kx, one vector each, accumulate over blocks
-// of `block` images (in parallel), rows and column vectors; each step loads
-// one dacc vector per channel and one (unaligned) input vector per kx, no
-// broadcasts, and dacc is read in its own layout. Then the lanes and blocks
-// are summed. Autodiff's dw is replaced by this one in its readers.
-// Measured, LeNet batch 256, one thread: conv1's weight gradient 1.72 ms +
-// 0.73 ms for the channel-major copy of dacc -> 1.15 ms (Halide's profiler);
-// the step 15.5 -> 14.2 ms, PyTorch's 27.5 and 28.7 ms in the same runs
-// (bench/run_suite.py --filter train).
-void weight_gradient_along_rows(Func dw, Func dacc, Func padded, const layer_desc& d, const machine& m,
-                                const std::map<std::string, Internal::Function>& env, std::set<std::string>& done) {
-    const int V = m.vec, W = d.out.w(), H = d.out.h();
-    constexpr int block = 32;
-    const Expr batch = dw.function().update(0).schedule().rvars()[2].extent;  // autodiff's reduction: x, y, n
-    const Expr blocks = (batch + block - 1) / block;
+// A conv's weight gradient, dw(kx, ky, ci, co) = sum over images and output
+// pixels of dacc(x, y, co, n) * padded(x * s + kx - pad, y * s + ky - pad,
+// ci, n), with the images in the lanes: lane u of a vector sums the images
+// V * b + u. Register tiles of a few output channels x all kx, one vector
+// each, accumulate over the pixels and a block of images (the blocks in
+// parallel); each step loads one dacc vector per channel and one input
+// vector per kx (aligned, no broadcasts). Then the lanes and blocks are
+// summed. Autodiff's dw (a reduction over images in their own order) is
+// replaced by this one in its readers.
+void conv_weight_gradient(Func dw, Func dacc, Func padded, const layer_desc& d, const machine& m, Expr batch,
+                          const std::map<std::string, Internal::Function>& env, std::set<std::string>& done) {
+    const int V = m.vec;
+    // Blocks of up to 8 vectors of images, a run-time count: with a
+    // constant 4, LLVM unrolled the innermost loop over them, hoisted all
+    // its loads and spilled the tile (LeNet conv2's gradient 4.2 ms).
+    const Expr vectors = (batch + V - 1) / V;
+    const Expr block_vectors = min(vectors, 8);
+    const Expr blocks = (vectors + block_vectors - 1) / block_vectors;
     const auto a = dw.args();  // kx, ky, ci, co
     Var u("u"), nb("nb");
-    Func rows(dacc.name() + "_rows");
-    // Past the row's end dacc is computed (its vectors round up) but not
-    // part of the gradient: selected away.
-    rows(x, y, c, n) = select(x < W, dacc(x, y, c, n), 0.0f);
-    RDom r(0, (W + V - 1) / V, 0, H, 0, block, dw.name() + "_rows_r");
-    const Expr image = nb * block + r.z;
-    r.where(image < batch);
-    const Expr col = r.x * V + u;
+    RDom r(0, d.out.w(), 0, d.out.h(), 0, block_vectors, dw.name() + "_images_r");
+    const Expr image = (nb * block_vectors + r.z) * V + u;
+    const Expr kx = d.flip ? d.kw - 1 - a[0] : Expr(a[0]);  // a true convolution reads its kernel flipped
+    const Expr ky = d.flip ? d.kh - 1 - a[1] : Expr(a[1]);
     Func lanes(dw.name() + "_lanes");  // (kx, ky, ci, co, u, nb)
     lanes(a[0], a[1], a[2], a[3], u, nb) = 0.0f;
     lanes(a[0], a[1], a[2], a[3], u, nb) +=
-        rows(col, r.y, a[3], image) * padded(col + a[0] - d.pad_left, r.y + a[1] - d.pad_top, a[2], image);
-    Func sum(dw.name() + "_along_rows");
+        dacc(r.x, r.y, a[3], image) * padded(r.x * d.sw + kx - d.pad_left, r.y * d.sh + ky - d.pad_top, a[2], image);
+    Func sum(dw.name() + "_images");
     RDom all(0, V, 0, blocks, dw.name() + "_lanes_r");
     sum(a) = 0.0f;
     sum(a) += lanes(a[0], a[1], a[2], a[3], all.x, all.y);
     replace_calls(env, dw, sum);
 
-    // Tiles: tc channels x all kx, within the accumulators.
-    const int tc = divisor_at_most(d.out.c(), std::max(1, m.accumulators / d.kw));
+    // Register tiles of tc channels x all kx (kx in a loop when the kernel
+    // is wider than the registers), accumulating along a row; the tiles of
+    // all channels and ky run inside the loop over rows and images, so each
+    // row's dacc and the kh input rows it meets stay in L1 while they are
+    // reused (one input channel at a time: LeNet conv2's 16 x 5 x 5 tiles
+    // are 25 KB). Sweeping all rows and images per tile streamed them from
+    // L2: each step loads 8-9 vectors for 15-20 FMAs.
+    const bool taps_in_tile = d.kw <= m.accumulators / 2;
+    const int tc = divisor_at_most(d.out.c(), std::max(1, m.accumulators / (taps_in_tile ? d.kw : 1)));
     Var co_o("co_o"), co_i("co_i");
-    Func tiles = lanes.in();
-    tiles.compute_root()
-        .reorder_storage(u, a[3], a[0], a[1], a[2], nb)
-        .split(a[3], co_o, co_i, tc)
-        .reorder(u, co_i, a[0], co_o, a[1], a[2], nb)
+    lanes.compute_root().reorder_storage(u, a[3], a[0], a[1], a[2], nb).vectorize(u).parallel(nb);
+    Stage update = lanes.update();
+    update.split(a[3], co_o, co_i, tc)
+        .reorder(u, co_i, a[0], r.x, co_o, a[1], r.y, r.z, a[2], nb)
         .vectorize(u)
         .unroll(co_i)
-        .unroll(a[0])
         .parallel(nb);
-    lanes.compute_at(tiles, co_o).reorder_storage(u, a[3], a[0], a[1], a[2], nb).vectorize(u).unroll(a[3]).unroll(a[0]);
-    lanes.update().reorder(u, a[3], a[0], r.x, r.y, r.z, a[1], a[2], nb).vectorize(u).unroll(a[3]).unroll(a[0]);
+    if (taps_in_tile) update.unroll(a[0]);
     sum.compute_root();
-    done.insert({rows.name(), lanes.name(), tiles.name(), sum.name(), dw.name()});  // rows: inline
+    done.insert({lanes.name(), sum.name(), dw.name()});
 }
 
-// A conv2d in a train step. Its forward reduction: the forward pass's
-// register tiles, at root; `activation`, when defined (the activation after
-// the conv, whose gradient rule reads it), is applied in the tiles and
-// stored instead of the conv's output.
-//
-// Its weight gradient, autodiff's dw(kx, ky, ci, co) += dacc(x, y, co, n) *
-// padded(kx + x, ky + y, ci, n) over (x, y, n), is a matrix product per
-// image: the reduction over images is factored out (rfactor), each image's
-// part is computed in register tiles of all kx x a few vectors of output
-// channels while (x, y) runs (the images in parallel), and the parts are
-// summed. The tiles read dacc channel-major, from a copy per image.
-//
-// Its input gradient, dpadded(x, y, ci, n) += dacc(x - kx, y - ky, co, n) *
-// w(kx, ky, ci, co) over (co, kx, ky), is a convolution: the forward's tiles.
+// A conv's bias gradient, db(co) = sum over images and pixels of dacc, the
+// images in the lanes, then the lanes summed.
+void conv_bias_gradient(Func db, Func dacc, const layer_desc& d, const machine& m, Expr batch,
+                        const std::map<std::string, Internal::Function>& env, std::set<std::string>& done) {
+    const int V = m.vec;
+    Var u("u");
+    RDom r(0, d.out.w(), 0, d.out.h(), 0, (batch + V - 1) / V, db.name() + "_images_r");
+    Func lanes(db.name() + "_lanes");
+    lanes(c, u) = 0.0f;
+    lanes(c, u) += dacc(r.x, r.y, c, r.z * V + u);
+    Func sum(db.name() + "_images");
+    RDom all(0, V, db.name() + "_lanes_r");
+    sum(c) = 0.0f;
+    sum(c) += lanes(c, all);
+    replace_calls(env, db, sum);
+    lanes.compute_root().reorder_storage(u, c).vectorize(u);
+    lanes.update().reorder(u, r.z, r.x, r.y, c).vectorize(u).parallel(c);
+    sum.compute_root();
+    done.insert({lanes.name(), sum.name(), db.name()});
+}
+
+// A stride-1 cross-correlation's input gradient, dpadded(x, y, ci, n) = sum
+// over (co, kx, ky) of dacc(x - kx + pad, y - ky + pad, co, n) * w(kx, ky,
+// ci, co) where the output pixel exists: the RDom's predicate restricts
+// the kx and ky loops per pixel (autodiff's form correlated over a
+// zero-bordered dacc, twice the useful work for LeNet's conv2). Register
+// tiles of a few input channels x two vectors of images at each pixel;
+// each step loads two dacc vectors and broadcasts one weight per channel.
+// Replaces autodiff's in its readers.
+void conv_input_gradient(Func dpadded, Func dacc, Func w, const layer_desc& d, const machine& m,
+                         const std::map<std::string, Internal::Function>& env, std::set<std::string>& done) {
+    Func dx(dpadded.name() + "_images");
+    RDom r(0, d.kw, 0, d.kh, 0, d.out.c(), dx.name() + "_r");
+    const Expr ox = x - r.x + d.pad_left, oy = y - r.y + d.pad_top;
+    r.where(ox >= 0 && ox < d.out.w() && oy >= 0 && oy < d.out.h());
+    dx(x, y, c, n) = 0.0f;
+    // Clamped (a no-op where the predicate holds): bounds inference does
+    // not read predicates, and would compute dacc, and everything before
+    // it, on a kw - 1 wider border.
+    dx(x, y, c, n) += dacc(clamp(ox, 0, d.out.w() - 1), clamp(oy, 0, d.out.h() - 1), r.z, n) * w(r.x, r.y, c, r.z);
+    replace_calls(env, dpadded, dx);
+
+    constexpr int vectors = 2;
+    Func root = dx.in();
+    image_tiles(root, dx, {r.z, r.x, r.y}, vectors, 1, std::min(d.in.c(), m.accumulators / vectors), m);
+    done.insert({dx.name(), root.name(), dpadded.name()});
+}
+
+// A conv2d in a train step. Its forward reduction in register tiles of a
+// few pixels of a row x a few output channels, one vector of images each;
+// each reduction step broadcasts one weight per channel and loads one
+// input vector per pixel. `activation`, when defined (the activation
+// after the conv, whose gradient rule reads it), is applied in the tiles
+// and stored instead of the conv's output. Its gradients: see above.
 void schedule_conv_layer(const Derivative& adjoint, const forward_pipeline::node_parts& parts, Func activation,
-                         const layer_desc& d, const machine& m, const std::map<std::string, Internal::Function>& env,
-                         std::set<std::string>& done) {
+                         const layer_desc& d, const machine& m, Expr batch,
+                         const std::map<std::string, Internal::Function>& env, std::set<std::string>& done) {
     Func acc = parts.acc;
-    Func fwd = activation.defined() ? activation : acc.in();
-    fwd.compute_root();
-    conv_tiles(fwd, acc, acc.rvars(), d.kw <= 5, d.out.w(), d.out.h(), d.out.c(), m);
-    done.insert({acc.name(), fwd.name()});
+    {
+        Func fwd = activation.defined() ? activation : acc.in();
+        int tx = 1, tc = 1;
+        double best = 0;
+        for (int kc = 1; kc <= std::min(d.out.c(), m.accumulators); ++kc)
+            for (int kx = 1; kx * kc <= m.accumulators && kx <= d.out.w(); ++kx) {
+                const double useful = kx * kc * shifted_tiles_useful(d.out.w(), kx) * shifted_tiles_useful(d.out.c(), kc);
+                const double rate = tile_rate(useful, kx * kc, kx + kc, 1.0);
+                if (rate > best + 1e-9) best = rate, tx = kx, tc = kc;
+            }
+        image_tiles(fwd, acc, acc.rvars(), 1, tx, tc, m);
+        // The row's taps unrolled: constant offsets, input vectors shared by the tile's pixels.
+        if (d.kw <= 5) acc.update().unroll(acc.rvars()[0]);
+        done.insert({acc.name(), fwd.name()});
+    }
 
     Func dacc = adjoint(acc, acc.num_update_definitions() - 1);
-    if (Func db = parts.bias.defined() ? adjoint(parts.bias) : Func();
-        db.defined() && env.count(db.name()) && db.num_update_definitions() == 1 && db.rvars(0).size() == 3) {
-        // The bias gradient db(co) += dacc(x, y, co, n) over (x, y, n):
-        // first the sum over the batch per pixel (vectors along x, one
-        // image after the other), then over the pixels.
-        const auto r = db.rvars(0);
-        Var u("u"), v("v");
-        Func per_pixel = db.update(0).rfactor({{r[0], u}, {r[1], v}});
-        db.compute_root();
-        // Rows in parallel, each summing its pixels over the images.
-        std::vector<Var> storage{u};  // each row's sums contiguous: no cache line shared by two threads
-        std::vector<VarOrRVar> order{u};
-        for (const Var& a : per_pixel.args())
-            if (a.name() != u.name() && a.name() != v.name()) order.emplace_back(a), storage.push_back(a);
-        storage.push_back(v);
-        order.emplace_back(per_pixel.rvars(0)[0]);
-        order.emplace_back(v);
-        per_pixel.compute_root().reorder_storage(storage).vectorize(u, m.vec, TailStrategy::GuardWithIf);
-        per_pixel.update(0).reorder(order).vectorize(u, m.vec, TailStrategy::GuardWithIf).parallel(v);
-        done.insert({db.name(), per_pixel.name()});
-    }
-    Func dw = adjoint(parts.weight);
-    const bool dw_known = env.count(dw.name()) && dw.num_update_definitions() == 1 && dw.rvars(0).size() == 3;
-    if (dw_known && d.sw == 1 && d.sh == 1 && !d.flip && d.out.w() >= m.vec * 3 / 4) {
-        weight_gradient_along_rows(dw, dacc, parts.padded, d, m, env, done);
-    } else if (dw_known) {
-        const auto r = dw.rvars(0);  // x, y, n
-        const auto args = dw.args();  // kx, ky, ci, co
-        // Each image's part in register tiles, the images in parallel
-        // (their parts stored), then the sum over the images.
-        Var nv("nv"), co_o("co_o"), co_i("co_i");
-        Func per_image = dw.update(0).rfactor(r[2], nv);
-        const int C = d.out.c();
-        int cv = 1;
-        while (cv < std::min(C, m.vec)) cv *= 2;  // 6 channels: one vector of 8
-        const int tc = std::max(1, std::min((C + cv - 1) / cv, m.accumulators / d.kw));
-        dw.compute_root();
-        // Output channels innermost in memory: the tiles' vectors.
-        const std::vector<Var> storage{args[3], args[0], args[1], args[2], nv};
-        // The sum over images stays serial (two threads writing dw's
-        // interleaved elements took 10x as long), image by image, dw
-        // stored output channels innermost like the parts: dense vector
-        // adds over an L1-resident dw. Stored kx innermost, each add was a
-        // strided gather and scatter: LeNet conv2's sum took 1.0 ms of the
-        // step (Halide's profiler, batch 256, one thread), now 0.1 ms.
-        const auto z = dw.rvars(0)[0];  // after rfactor: the images
-        dw.reorder_storage(args[3], args[0], args[1], args[2]);
-        dw.update(0).reorder(args[3], args[0], args[1], args[2], z).vectorize(args[3], cv, TailStrategy::GuardWithIf);
-        Func parts_w = per_image.in();
-        parts_w.compute_root()
-            .reorder_storage(storage)
-            .split(args[3], co_o, co_i, tc * cv, TailStrategy::RoundUp)
-            .reorder(co_i, args[0], co_o, args[1], args[2], nv)
-            .vectorize(co_i, cv)
-            .unroll(co_i)
-            .unroll(args[0])
-            .parallel(nv);
-        per_image.compute_at(parts_w, co_o).reorder_storage(storage).vectorize(args[3], cv).unroll(args[3]).unroll(args[0]);
-        const auto pr = per_image.rvars(0);  // x, y
-        per_image.update(0)
-            .reorder(args[3], args[0], pr[0], pr[1], args[1], args[2], nv)
-            .vectorize(args[3], cv)
-            .unroll(args[3])
-            .unroll(args[0]);
-        Func dacc_cm = dacc.in(per_image);
-        dacc_cm.compute_at(parts_w, nv).reorder_storage(c, x, y, n).reorder(c, x, y, n).vectorize(c, cv);
-        done.insert({dw.name(), parts_w.name(), per_image.name(), dacc_cm.name()});
-    }
-
-    Func dpadded = adjoint(parts.padded);
-    if (env.count(dpadded.name()) && dpadded.num_update_definitions() == 1 && d.sw == 1 && d.sh == 1) {
-        const auto r = dpadded.rvars(0);  // co, kx, ky
-        const auto& rdom = dpadded.function().update(0).schedule().rvars();
-        if (r.size() == 3 && constant(rdom[0].extent) == d.out.c() && constant(rdom[1].extent) == d.kw &&
-            constant(rdom[2].extent) == d.kh) {
-            Func in_grad = dpadded.in();
-            in_grad.compute_root();
-            conv_tiles(in_grad, dpadded, {r[1], r[2], r[0]}, d.kw <= 5, d.in.w() + d.pad_left + d.pad_right,
-                       d.in.h() + d.pad_top + d.pad_bottom, d.in.c(), m);
-            // dacc is read at x - kx, y - ky, also outside the conv's
-            // output, where the loss does not depend on it: read as 0
-            // there, from a zero-bordered copy per image (as the forward
-            // reads its padded input), so dacc and the adjoints before
-            // it are computed over the output only (they were over the
-            // padded input, 3.2x as much for LeNet's conv2).
-            Func bordered(dacc.name() + "_bordered");
-            const int W = d.out.w(), H = d.out.h();
-            bordered(x, y, c, n) = select(x >= 0 && x < W && y >= 0 && y < H,
-                                          dacc(clamp(x, 0, W - 1), clamp(y, 0, H - 1), c, n), 0.0f);
-            dpadded.function().substitute_calls(dacc.function(), bordered.function());
-            bordered.compute_at(in_grad, n).vectorize(x, m.vec, TailStrategy::RoundUp);
-            done.insert({dpadded.name(), in_grad.name(), bordered.name()});
-        }
-    }
+    if (Func db = parts.bias.defined() ? adjoint(parts.bias) : Func(); db.defined() && env.count(db.name()))
+        conv_bias_gradient(db, dacc, d, m, batch, env, done);
+    if (Func dw = adjoint(parts.weight); env.count(dw.name()))
+        conv_weight_gradient(dw, dacc, parts.padded, d, m, batch, env, done);
+    if (Func dpadded = adjoint(parts.padded); env.count(dpadded.name()) && d.sw == 1 && d.sh == 1 && !d.flip)
+        conv_input_gradient(dpadded, dacc, parts.weight, d, m, env, done);
 }
 
 // The stages of known forms get schedules of their own; returns the Funcs
@@ -655,16 +686,23 @@ void schedule_conv_layer(const Derivative& adjoint, const forward_pipeline::node
 // padded input: twice the useful multiply-adds at LeNet's sizes), dense1
 // forward 3.5 -> 0.5, dense1 input gradient 1.9 -> 0.6, pool1 input
 // gradient 1.6 -> 0.7-0.9; the whole step 43.8 -> 17-18 ms
-// (bench/run_suite.py, PyTorch 45-51 ms in the same runs).
+// (bench/run_suite.py, PyTorch 45-51 ms in the same runs). Images in the
+// lanes (this Sapphire Rapids, profiler): conv2 forward 2.9 -> 1.0-1.2 ms,
+// its input gradient 4.1 -> 1.3-1.6, the step 17.6-20.9 -> 13-13.8 ms;
+// an epoch (bench/lenet_epoch.py, one thread) 2.26x PyTorch's speed.
 std::set<std::string> schedule_layers(const backward& b, std::span<const layer_desc> nodes,
                                       const std::vector<Func>& outputs, const Target& target) {
     std::set<std::string> done;
-    machine m = machine_for(target);
-    // Parallel over images only. Measured (LeNet, batch 256, Halide's
-    // profiler): two threads 12.5 -> 9.4-9.8 ms a step, one thread unchanged.
-    m.parallel_rows = false;
+    const machine m = machine_for(target);
     const Derivative& adjoint = *b.adjoints;
     const auto env = reachable(outputs);
+    const Expr batch = batch_extent(b.forward);
+    // The input as the first layer reads it (0 outside the batch) is
+    // computed where it is read, in vectors of images.
+    if (Func in = b.forward.nodes[0]; in.name() != b.forward.input.name() && env.count(in.name())) {
+        in.compute_inline();
+        done.insert(in.name());
+    }
     for (std::size_t idx = 1; idx < nodes.size(); ++idx) {
         const layer_desc& d = nodes[idx];
         const auto& parts = b.forward.parts[idx];
@@ -683,7 +721,7 @@ std::set<std::string> schedule_layers(const backward& b, std::span<const layer_d
                                   !activation_before ? Func()
                                   : has_rule         ? rule->second
                                                      : adjoint(b.forward.nodes[nodes[a].inputs[0]]),
-                                  d, m, env, done);
+                                  m, env, done);
             // An activation read only by a pool whose windows do not overlap
             // is computed in the pool's loop (each value once), not stored,
             // unless its gradient rule reads it.
@@ -701,7 +739,7 @@ std::set<std::string> schedule_layers(const backward& b, std::span<const layer_d
             if (readers(nodes, static_cast<int>(idx)) == 1)
                 for (const auto& entry : b.activation_grads)
                     if (nodes[entry.first].inputs[0] == static_cast<int>(idx)) activation = b.forward.nodes[entry.first];
-            schedule_conv_layer(adjoint, parts, activation, d, m, env, done);
+            schedule_conv_layer(adjoint, parts, activation, d, m, batch, env, done);
         }
     }
     return done;

@@ -90,6 +90,13 @@ int vector_width(int extent, const machine& m);
 // Outputs per register tile of a dense layer: two vectors when it has them.
 int dense_tile(int units, const machine& m);
 
+// The fraction of the work that is useful when a loop of `extent` runs in
+// tiles of `t`, the last one shifted inwards (recomputing what overlaps).
+double shifted_tiles_useful(int extent, int t);
+// Multiply-adds per cycle of a register tile doing `fmas` FMAs and `loads`
+// loads per reduction step (two of each per cycle), plus `overhead` cycles.
+double tile_rate(double useful_fmas, int fmas, int loads, double overhead);
+
 // A convolution's register tiles (schedule_conv2d in lower.cpp; a train
 // step's input gradients are convolutions too): root (x, y, c, n), W x H x C
 // per image, computes acc per tile of one vector along x x a few rows x a few
