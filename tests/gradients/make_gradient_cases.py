@@ -182,6 +182,13 @@ CASES = {
     # images (37: a partial block), a few channels per register tile
     "conv_rows_w22_tanh_conv_b37": case(157, (3, 6, 20), 37, lambda: [
         nn.Conv2d(3, 5, (3, 5), padding=(1, 3)), nn.Tanh(), nn.Conv2d(5, 4, 3), nn.Sigmoid()], SE),
+    # average pools whose windows tile the input: gradient in gather form
+    # (codegen/src/train.cpp), rows and columns left over that no window
+    # covers, a ruled activation before it (its rule then not stored) or none
+    "avgpool_tiles_3x2_tanh_rest_b5": case(158, (2, 9, 7), 5, lambda: [
+        nn.Conv2d(2, 3, 3), nn.Tanh(), nn.AvgPool2d((3, 2), stride=(3, 2)), nn.Conv2d(3, 2, 1)], SE, fd=True),
+    "conv_avgpool_tiles_sigmoid_b3": case(159, (3, 10, 10), 3, lambda: [
+        nn.Conv2d(3, 4, 3, padding=1), nn.AvgPool2d(2), nn.Sigmoid()], SE),
     "lenet_batch9_ce": case(156, (1, 28, 28), 9, lambda: [
         nn.Conv2d(1, 6, 5, padding=2), nn.Sigmoid(), nn.AvgPool2d(2, 2),
         nn.Conv2d(6, 16, 5), nn.Sigmoid(), nn.AvgPool2d(2, 2),
