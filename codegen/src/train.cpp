@@ -576,19 +576,20 @@ void conv_weight_gradient(Func dw, Func dacc, bool dacc_inline, Func padded, con
     // Register tiles of tc channels x all kx (kx in a loop when the kernel
     // is wider than the registers), accumulating along a row of the block's
     // images (the images innermost: contiguous vectors); the tiles of all
-    // channels and ky run inside the loop over rows, so a row's dacc and
-    // the kh input rows it meets stay in cache while they are reused (one
-    // input channel at a time). Sweeping all rows and images per tile
-    // streamed them from memory: each step loads 8-9 vectors for 15-20
-    // FMAs. LeNet, batch 256, one thread (Halide's profiler): conv1's
-    // gradient 2.1 -> 0.9-1.1 ms, conv2's 4.2 -> 1.8.
+    // channels and ky run inside the loop over rows (ky inside the channel
+    // groups), so a group's row of dacc and the kh input rows it meets stay
+    // in cache while they are reused (one input channel at a time).
+    // Sweeping all rows and images per tile streamed them from memory:
+    // each step loads 8-9 vectors for 15-20 FMAs. LeNet, batch 256, one
+    // thread (Halide's profiler): conv1's gradient 2.1 -> 0.9-1.1 ms,
+    // conv2's 4.2 -> 1.5-1.8.
     const bool taps_in_tile = d.kw <= m.accumulators / 2;
     const int tc = divisor_at_most(d.out.c(), std::max(1, m.accumulators / (taps_in_tile ? d.kw : 1)));
     Var co_o("co_o"), co_i("co_i");
     lanes.compute_root().reorder_storage(u, a[3], a[0], a[1], a[2], nb).vectorize(u).parallel(nb);
     Stage update = lanes.update();
     update.split(a[3], co_o, co_i, tc)
-        .reorder(u, co_i, a[0], r.z, r.x, co_o, a[1], r.y, a[2], nb)
+        .reorder(u, co_i, a[0], r.z, r.x, a[1], co_o, r.y, a[2], nb)
         .vectorize(u)
         .unroll(co_i)
         .parallel(nb);
