@@ -189,6 +189,10 @@ CASES = {
         nn.Conv2d(2, 3, 3), nn.Tanh(), nn.AvgPool2d((3, 2), stride=(3, 2)), nn.Conv2d(3, 2, 1)], SE, fd=True),
     "conv_avgpool_tiles_sigmoid_b3": case(159, (3, 10, 10), 3, lambda: [
         nn.Conv2d(3, 4, 3, padding=1), nn.AvgPool2d(2), nn.Sigmoid()], SE),
+    # a kernel wider than half the registers (the weight gradient's taps in a
+    # loop, not the tile) and a batch of 1 (15 of 16 lanes past the batch)
+    "conv_k1x13_sigmoid_b1": case(160, (2, 4, 20), 1, lambda: [
+        nn.Conv2d(2, 3, (1, 13), padding=(0, 1)), nn.Sigmoid(), nn.Flatten(), nn.Linear(3 * 4 * 10, 4)], CE),
     "lenet_batch9_ce": case(156, (1, 28, 28), 9, lambda: [
         nn.Conv2d(1, 6, 5, padding=2), nn.Sigmoid(), nn.AvgPool2d(2, 2),
         nn.Conv2d(6, 16, 5), nn.Sigmoid(), nn.AvgPool2d(2, 2),
