@@ -273,8 +273,10 @@ conv_tile choose_conv_tile(int H, int C, const machine& m) {
 // speed, measured side by side (bench/run_suite.py).
 int row_vector(int W, const machine& m) { return W >= m.vec * 3 / 4 ? m.vec : vector_width(W, m); }
 
-}  // namespace
-
+// A convolution's register tiles: root (x, y, c, n), W x H x C per image,
+// computes acc per tile of one vector along x x a few rows x a few
+// channels; `reduction` is acc's update's reduction in loop order, innermost
+// first, its first variable unrolled when `unroll_first`.
 void conv_tiles(Func root, Func acc, const std::vector<RVar>& reduction, bool unroll_first, int W, int H, int C,
                 const machine& m) {
     const int xv = row_vector(W, m);
@@ -287,7 +289,7 @@ void conv_tiles(Func root, Func acc, const std::vector<RVar>& reduction, bool un
         .vectorize(xi)
         .unroll(yi)
         .unroll(ki);
-    if (m.parallel_rows) par(root, yo, m);
+    par(root, yo, m);
     par(root, n, m);
     acc.compute_at(root, xo).vectorize(x).unroll(y).unroll(c);
     std::vector<VarOrRVar> order{x, y, c};
@@ -301,8 +303,6 @@ void conv_tiles(Func root, Func acc, const std::vector<RVar>& reduction, bool un
     // taps and spill accumulators: all 3x3 convs fell below 0.6x.
     if (unroll_first) acc.update().unroll(reduction[0]);
 }
-
-namespace {
 
 // conv2d: output tiles of xv (one vector) x ty rows x tk channels held in
 // registers while the reduction runs over (kx, ky, c_in); each input vector

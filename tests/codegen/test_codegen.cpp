@@ -584,11 +584,13 @@ TEST_CASE("batched dense runs match below, at and above the block size", "[codeg
     };
     const std::vector<tensor_shape> inputs{make_shape(2, 8, 9), make_shape(12), make_shape(3, 4, 5)};
     std::uint32_t seed = 1100;
+    cg::lower_options output_major;
+    output_major.weights_output_major = true;
     for (std::size_t r = 0; r < nets.size(); ++r)
         for (int batch : {1, 5, 6, 7, 13, 24}) {
             INFO("net " << r << ", batch " << batch);
             check_network(make_net(inputs[r], nets[r]), batch, seed++);
-            check_network(make_net(inputs[r], nets[r]), batch, seed++, cg::lower_options{.weights_output_major = true});
+            check_network(make_net(inputs[r], nets[r]), batch, seed++, output_major);
         }
 }
 

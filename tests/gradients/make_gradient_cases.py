@@ -170,16 +170,16 @@ CASES = {
         nn.Conv2d(2, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2, 2), nn.Flatten(),
         nn.Linear(4 * 3 * 4, 5), nn.Softmax(dim=1)], CE),
     # shapes that fill the train step's register tiles (codegen/src/train.cpp:
-    # conv weight gradients over vectors of output channels, input gradients
-    # of padded and strided convs, dense layers in blocks of samples and
-    # batches that are not a multiple of the block or the vector width)
+    # images in the vector lanes, conv tiles of pixels x channels, input
+    # gradients of padded and strided convs, dense layers in blocks of
+    # samples, batches that are not a multiple of the block or the vector width)
     "conv_relu_conv_p1_8to16": case(153, (3, 12, 11), 2, lambda: [
         nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 16, 3, padding=1), nn.Sigmoid()], SE),
     "conv_tanh_conv_s2_p1": case(154, (2, 9, 10), 3, lambda: [
         nn.Conv2d(2, 4, 3, padding=1), nn.Tanh(), nn.Conv2d(4, 6, 3, stride=2, padding=1)], SE),
     "dense_batch13_ce": case(155, (20,), 13, lambda: [nn.Linear(20, 17), nn.Sigmoid(), nn.Linear(17, 10)], CE),
-    # weight gradients along rows of at least 12 columns, over blocks of 32
-    # images (37: a partial block), a few channels per register tile
+    # rows of 22 columns and a batch of 37 (a partial vector of 16 images and
+    # a partial block of the weight gradient's blocks of 8 vectors)
     "conv_rows_w22_tanh_conv_b37": case(157, (3, 6, 20), 37, lambda: [
         nn.Conv2d(3, 5, (3, 5), padding=(1, 3)), nn.Tanh(), nn.Conv2d(5, 4, 3), nn.Sigmoid()], SE),
     # average pools whose windows tile the input: gradient in gather form

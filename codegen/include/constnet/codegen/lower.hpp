@@ -79,10 +79,6 @@ struct machine {
     int vec;               // floats per vector register
     int accumulators;      // vector registers a register tile may use
     bool parallel = true;  // false: the stage runs inside a consumer's (parallel) loop over images
-    // Also parallel over a conv's rows within an image (for small batches);
-    // false: over images only (a train step's batches fill the threads, and
-    // each nested parallel loop cost a trip through the thread pool's lock).
-    bool parallel_rows = true;
 };
 machine machine_for(const Halide::Target& t);
 // The widest vector (a power of two, at most the machine's) that fits `extent`.
@@ -96,14 +92,6 @@ double shifted_tiles_useful(int extent, int t);
 // Multiply-adds per cycle of a register tile doing `fmas` FMAs and `loads`
 // loads per reduction step (two of each per cycle), plus `overhead` cycles.
 double tile_rate(double useful_fmas, int fmas, int loads, double overhead);
-
-// A convolution's register tiles (schedule_conv2d in lower.cpp; a train
-// step's input gradients are convolutions too): root (x, y, c, n), W x H x C
-// per image, computes acc per tile of one vector along x x a few rows x a few
-// channels; `reduction` is acc's update's reduction in loop order, innermost
-// first, its first variable unrolled when `unroll_first`.
-void conv_tiles(Halide::Func root, Halide::Func acc, const std::vector<Halide::RVar>& reduction, bool unroll_first,
-                int W, int H, int C, const machine& m);
 
 // Checks what the DSL checks at compile time, for descriptions built at run
 // time; throws std::invalid_argument naming the node and the numbers.
