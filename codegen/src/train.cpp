@@ -727,9 +727,11 @@ void schedule_conv_layer(const Derivative& adjoint, const forward_pipeline::node
 // forward 3.5 -> 0.5, dense1 input gradient 1.9 -> 0.6, pool1 input
 // gradient 1.6 -> 0.7-0.9; the whole step 43.8 -> 17-18 ms
 // (bench/run_suite.py, PyTorch 45-51 ms in the same runs). Images in the
-// lanes (this Sapphire Rapids, profiler): conv2 forward 2.9 -> 1.0-1.2 ms,
-// its input gradient 4.1 -> 1.3-1.6, the step 17.6-20.9 -> 13-13.8 ms;
-// an epoch (bench/lenet_epoch.py, one thread) 2.26x PyTorch's speed.
+// lanes (this Sapphire Rapids, profiler): conv2 forward 2.9 -> 0.9-1.2 ms,
+// its input gradient 4.1 -> 0.9-1.2; with the gather-form pool gradients
+// and rules computed where read, the step 17.6-20.9 -> 8.7-9.4 ms; an
+// epoch (bench/lenet_epoch.py --rounds 5) 2.1x -> 3.5x PyTorch's speed on
+// one thread, 3.2x -> 5.0x on two.
 std::set<std::string> schedule_layers(const backward& b, std::span<const layer_desc> nodes,
                                       const std::vector<Func>& outputs, const Target& target) {
     std::set<std::string> done;
