@@ -69,15 +69,9 @@ int main() {
         inputs.back().fill(0.5f);
         outputs.push_back(Model::make_output(b));
     }
-    // Warm-up: caches fill, threads start. Until a whole round takes nothing
-    // from the system (at least 2 rounds): which of the pool's threads runs
-    // which task varies, and on a loaded machine a thread can meet a stage
-    // for the first time after a fixed two rounds (seen under ctest -j2).
-    for (int r = 0; r < 200; ++r) {
-        const long before = constnet::halide_memory_stats().system_allocations;
+    // Warm-up: caches fill, threads start.
+    for (int r = 0; r < 2; ++r)
         for (int k = 0; k < 4; ++k) model.forward(inputs[k], outputs[k]);
-        if (r >= 1 && constnet::halide_memory_stats().system_allocations == before) break;
-    }
 
     // Sanity: the counter sees allocations at all (else a pass would mean nothing).
     counting = true;
@@ -85,41 +79,66 @@ int main() {
     counting = false;
     expect(allocations > 0, "forward(input) returning a new buffer is counted", allocations.load());
 
-    allocations = 0;
-    counting = true;
-    for (int r = 0; r < 20; ++r)
-        for (int k = 0; k < 4; ++k) model.forward(inputs[k], outputs[k]);
-    counting = false;
-    expect(allocations == 0, "80 forward(input, output) calls after warm-up, batches 1, 7, 64, 256", allocations.load());
+    // A window of 80 calls, up to `attempts` times until one allocates
+    // nothing: an allocation in every call (what this test is about) fails
+    // every attempt, while a one-time event a loaded machine can delay past
+    // the warm-up (a thread of Halide's pool meeting a stage, or starting,
+    // for the first time: seen under ctest -j2, 1-3 allocations in the
+    // first window) fails one.
+    constexpr int attempts = 5;
+    long in_window = 0;
+    int attempt = 0;
+    for (; attempt < attempts; ++attempt) {
+        allocations = 0;
+        counting = true;
+        for (int r = 0; r < 20; ++r)
+            for (int k = 0; k < 4; ++k) model.forward(inputs[k], outputs[k]);
+        counting = false;
+        in_window = allocations.load();
+        if (in_window == 0) break;
+        std::printf("      window %d: %ld allocations (warm-up not finished?), again\n", attempt + 1, in_window);
+    }
+    expect(in_window == 0, "80 forward(input, output) calls after warm-up, batches 1, 7, 64, 256", in_window);
 
     // Two threads at once: each warms up in its own thread first (the caches
-    // are per thread), then both call together while counting.
-    std::atomic<bool> ready{false}, go{false}, done{false};
-    std::thread t([&] {  // created and warmed up before counting starts
-        for (int r = 0; r < 2; ++r) model.forward(inputs[3], outputs[3]);
-        ready = true;
-        while (!go) std::this_thread::yield();
-        for (int r = 0; r < 10; ++r) model.forward(inputs[3], outputs[3]);
-        done = true;
-    });
+    // are per thread), then both call together while counting; up to
+    // `attempts` windows, as above.
     auto mine = Model::make_output(256);
-    model.forward(inputs[3], mine);
-    while (!ready) std::this_thread::yield();
-    const auto before = constnet::halide_memory_stats();
-    allocations = 0;
-    counting = true;
-    go = true;
-    for (int r = 0; r < 10; ++r) model.forward(inputs[3], mine);
-    while (!done) std::this_thread::yield();
-    counting = false;
-    const long concurrent = allocations.load();
-    const auto after = constnet::halide_memory_stats();
-    t.join();
-    expect(concurrent == 0, "20 forward(input, output) calls from two threads at once, after warm-up", concurrent);
-    expect(after.halide_allocations > before.halide_allocations,
-           "the generated code did allocate intermediates, all from the caches",
-           after.halide_allocations - before.halide_allocations);
-    expect(after.system_allocations == before.system_allocations, "the caches served every one of them",
-           after.system_allocations - before.system_allocations);
+    struct window {
+        long allocations, halide, system;
+    };
+    auto two_threads = [&] {
+        std::atomic<bool> ready{false}, go{false}, done{false};
+        std::thread t([&] {  // created and warmed up before counting starts
+            for (int r = 0; r < 2; ++r) model.forward(inputs[3], outputs[3]);
+            ready = true;
+            while (!go) std::this_thread::yield();
+            for (int r = 0; r < 10; ++r) model.forward(inputs[3], outputs[3]);
+            done = true;
+        });
+        model.forward(inputs[3], mine);
+        while (!ready) std::this_thread::yield();
+        const auto before = constnet::halide_memory_stats();
+        allocations = 0;
+        counting = true;
+        go = true;
+        for (int r = 0; r < 10; ++r) model.forward(inputs[3], mine);
+        while (!done) std::this_thread::yield();
+        counting = false;
+        const auto after = constnet::halide_memory_stats();
+        t.join();
+        return window{allocations.load(), after.halide_allocations - before.halide_allocations,
+                      after.system_allocations - before.system_allocations};
+    };
+    window w{};
+    for (attempt = 0; attempt < attempts; ++attempt) {
+        w = two_threads();
+        if (w.allocations == 0 && w.system == 0) break;
+        std::printf("      two-thread window %d: %ld allocations, %ld from the system, again\n", attempt + 1,
+                    w.allocations, w.system);
+    }
+    expect(w.allocations == 0, "20 forward(input, output) calls from two threads at once, after warm-up", w.allocations);
+    expect(w.halide > 0, "the generated code did allocate intermediates, all from the caches", w.halide);
+    expect(w.system == 0, "the caches served every one of them", w.system);
     return failures ? 1 : 0;
 }
