@@ -70,13 +70,11 @@ running_max_funcs running_max(Func z, int count, const std::string& name) {
 
 namespace {
 
-bool has_padding(const layer_desc& d) { return d.pad_left || d.pad_right || d.pad_top || d.pad_bottom; }
-
 // The input as a consumer with padding sees it: the fill value outside. A
 // layer without padding reads the input itself (no clamp, so loads stay dense).
 Func pad_spatial(const value& in, Expr fill, const layer_desc& d, const std::string& name) {
     Func padded(name + "_padded");
-    if (!has_padding(d)) {
+    if (!d.has_padding()) {
         padded(x, y, c, n) = in.f(x, y, c, n);
         return padded;
     }
@@ -316,7 +314,7 @@ void schedule_conv2d(Func root, node_funcs f, const layer_desc& d, const machine
     // unless a tile wider than the row would read past it. Measured neutral
     // (conv1x1 256->64 @56: 0.61x -> 0.64x oneDNN; LeNet conv2 0.84x -> 0.86x)
     // but it saves the copy's memory.
-    if (!has_padding(d) && d.out.w() >= xv) f.padded.compute_inline();
+    if (!d.has_padding() && d.out.w() >= xv) f.padded.compute_inline();
     else schedule_padded(root, f.padded, d, m);
 }
 
@@ -369,7 +367,7 @@ void schedule_conv2d_channel_major(Func root, node_funcs f, const layer_desc& d,
     f.acc.update().reorder(c, x, r[0], r[1], r[2], y, n).vectorize(c, cv).unroll(c).unroll(x);
     // Not unrolled over kx: the tile's broadcasts overlap across taps
     // (pixel x + kx), LLVM keeps them live and spills accumulators.
-    if (has_padding(d)) schedule_padded(root, f.padded, d, m);
+    if (d.has_padding()) schedule_padded(root, f.padded, d, m);
     else f.padded.compute_inline();
 }
 

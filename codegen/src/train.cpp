@@ -207,14 +207,22 @@ void images_innermost(Func f) {
     f.reorder_storage(a[3], a[0], a[1], a[2]);
 }
 
+// A stage in vectors of V images, the blocks of V images in parallel: loops
+// (ni, inner..., no) innermost first, n the Func's image dimension.
+void in_image_vectors(Stage s, const Var& n, std::vector<VarOrRVar> inner, const machine& m) {
+    Var no("no"), ni("ni");
+    inner.insert(inner.begin(), ni);
+    inner.emplace_back(no);
+    s.split(n, no, ni, m.vec, TailStrategy::RoundUp).reorder(inner).vectorize(ni).parallel(no);
+}
+
 // At root, vectors of V images, the blocks of V images in parallel: loops
 // (ni, x, y, c, no) innermost first.
 void images_at_root(Func f, const machine& m) {
     const auto a = f.args();
-    Var no("no"), ni("ni");
     f.compute_root();
     images_innermost(f);
-    f.split(a[3], no, ni, m.vec, TailStrategy::RoundUp).reorder(ni, a[0], a[1], a[2], no).vectorize(ni).parallel(no);
+    in_image_vectors(f, a[3], {a[0], a[1], a[2]}, m);
 }
 
 // Every stage of a Func of images: the pure definition as images_at_root,
@@ -230,13 +238,11 @@ void schedule_image_stages(Func f, const machine& m) {
             schedule_stage(s, pure, f.rvars(u), m.vec, TailStrategy::RoundUp);
             continue;
         }
-        Var no("no"), ni("ni");
-        std::vector<VarOrRVar> order{ni};
-        for (const RVar& r : f.rvars(u)) order.emplace_back(r);
+        std::vector<VarOrRVar> inner;
+        for (const RVar& r : f.rvars(u)) inner.emplace_back(r);
         for (int k = 0; k < 3; ++k)
-            if (pure[k]) order.emplace_back(*pure[k]);
-        order.emplace_back(no);
-        s.split(a[3], no, ni, m.vec, TailStrategy::RoundUp).reorder(order).vectorize(ni).parallel(no);
+            if (pure[k]) inner.emplace_back(*pure[k]);
+        in_image_vectors(s, a[3], inner, m);
     }
 }
 
@@ -246,7 +252,6 @@ void schedule_generic(const std::vector<Func>& outputs, const Target& target, co
     const machine m = machine_for(target);
     std::set<std::string> output_names;
     for (const Func& o : outputs) output_names.insert(o.name());
-    const int vec = target.natural_vector_size<float>();
     for (auto& [name, fn] : env) {
         if (scheduled.count(name)) continue;
         Func f(fn);
@@ -261,9 +266,9 @@ void schedule_generic(const std::vector<Func>& outputs, const Target& target, co
         // Internal Funcs round their vectors up (every read they add outside
         // the bounds is of a padded, clamped or zero-extended Func); outputs guard.
         const TailStrategy tail = output ? TailStrategy::GuardWithIf : TailStrategy::RoundUp;
-        schedule_stage(f, verbatim_pure_vars(f, -1), {}, vec, tail);
+        schedule_stage(f, verbatim_pure_vars(f, -1), {}, m.vec, tail);
         for (int u = 0; u < f.num_update_definitions(); ++u)
-            schedule_stage(f.update(u), verbatim_pure_vars(f, u), f.rvars(u), vec, tail);
+            schedule_stage(f.update(u), verbatim_pure_vars(f, u), f.rvars(u), m.vec, tail);
     }
 }
 
@@ -667,6 +672,28 @@ void conv_input_gradient(Func dpadded, Func dacc, bool dacc_inline, Func w, cons
     done.insert({dx.name(), root.name(), dpadded.name()});
 }
 
+// A conv's forward tile, tx pixels x tc output channels (one vector of
+// images each), doing the most useful FMAs per cycle within the registers:
+// the tile, its input vectors (tx, and kw - 1 more with the taps unrolled)
+// and a broadcast weight fit the register file (accumulators + 8). LeNet
+// conv2's 2 x 10 tile with 14 live inputs spilled; 4 x 5 does not.
+struct pixel_tile {
+    int tx, tc;
+};
+pixel_tile forward_tile(const layer_desc& d, bool unroll_taps, const machine& m) {
+    const int registers = m.accumulators + 8;
+    pixel_tile best_tile{1, 1};
+    double best = 0;
+    for (int tc = 1; tc <= std::min(d.out.c(), m.accumulators); ++tc)
+        for (int tx = 1; tx * tc <= m.accumulators && tx <= d.out.w(); ++tx) {
+            if (tx * tc + tx + (unroll_taps ? d.kw - 1 : 0) + 1 > registers) break;
+            const double useful = tx * tc * shifted_tiles_useful(d.out.w(), tx) * shifted_tiles_useful(d.out.c(), tc);
+            const double rate = tile_rate(useful, tx * tc, tx + tc, 1.0);
+            if (rate > best + 1e-9) best = rate, best_tile = {tx, tc};
+        }
+    return best_tile;
+}
+
 // A conv2d in a train step. Its forward reduction in register tiles of a
 // few pixels of a row x a few output channels, one vector of images each;
 // each reduction step broadcasts one weight per channel and loads one
@@ -677,28 +704,13 @@ void schedule_conv_layer(const Derivative& adjoint, const forward_pipeline::node
                          Func inline_rule, const layer_desc& d, const machine& m, Expr batch,
                          const std::map<std::string, Internal::Function>& env, std::set<std::string>& done) {
     Func acc = parts.acc;
-    {
-        Func fwd = activation.defined() ? activation : acc.in();
-        // Registers: the tile, its input vectors (tx, and kw - 1 more with
-        // the taps unrolled) and a broadcast weight, within the register
-        // file (accumulators + 8). LeNet conv2's 2 x 10 tile with 14 live
-        // inputs spilled; 4 x 5 does not.
-        const bool unroll_taps = d.kw <= 5;
-        const int registers = m.accumulators + 8;
-        int tx = 1, tc = 1;
-        double best = 0;
-        for (int kc = 1; kc <= std::min(d.out.c(), m.accumulators); ++kc)
-            for (int kx = 1; kx * kc <= m.accumulators && kx <= d.out.w(); ++kx) {
-                if (kx * kc + kx + (unroll_taps ? d.kw - 1 : 0) + 1 > registers) break;
-                const double useful = kx * kc * shifted_tiles_useful(d.out.w(), kx) * shifted_tiles_useful(d.out.c(), kc);
-                const double rate = tile_rate(useful, kx * kc, kx + kc, 1.0);
-                if (rate > best + 1e-9) best = rate, tx = kx, tc = kc;
-            }
-        image_tiles(fwd, acc, acc.rvars(), 1, tx, tc, m);
-        // The row's taps unrolled: constant offsets, input vectors shared by the tile's pixels.
-        if (unroll_taps) acc.update().unroll(acc.rvars()[0]);
-        done.insert({acc.name(), fwd.name()});
-    }
+    Func fwd = activation.defined() ? activation : acc.in();
+    const bool unroll_taps = d.kw <= 5;
+    const auto [tx, tc] = forward_tile(d, unroll_taps, m);
+    image_tiles(fwd, acc, acc.rvars(), 1, tx, tc, m);
+    // The row's taps unrolled: constant offsets, input vectors shared by the tile's pixels.
+    if (unroll_taps) acc.update().unroll(acc.rvars()[0]);
+    done.insert({acc.name(), fwd.name()});
 
     Func dacc = adjoint(acc, acc.num_update_definitions() - 1);
     // The activation's gradient rule, when it reads nothing but stored
@@ -715,6 +727,39 @@ void schedule_conv_layer(const Derivative& adjoint, const forward_pipeline::node
         conv_weight_gradient(dw, dacc, dacc_inline, parts.padded, d, m, batch, env, done);
     if (Func dpadded = adjoint(parts.padded); env.count(dpadded.name()) && d.sw == 1 && d.sh == 1 && !d.flip)
         conv_input_gradient(dpadded, dacc, dacc_inline, parts.weight, d, m, env, done);
+}
+
+// Average pools whose windows tile their input (stride = window, no
+// padding): the input gradient in gather form, each element its window's
+// output gradient over the window's size, computed where it is read
+// (autodiff's form scatters each tap: one pass per tap). A ruled activation
+// before such a pool then has a rule that reads only stored values (the
+// activation, the pool's output gradient): not stored either. Returns the
+// pools so treated and those activations (node indices).
+struct gathered_pools {
+    std::set<std::size_t> pools, inline_rules;
+};
+gathered_pools gather_pool_gradients(const backward& b, std::span<const layer_desc> nodes,
+                                     const std::map<std::string, Internal::Function>& env, std::set<std::string>& done) {
+    const Derivative& adjoint = *b.adjoints;
+    gathered_pools g;
+    for (std::size_t idx = 1; idx < nodes.size(); ++idx) {
+        const layer_desc& d = nodes[idx];
+        if (d.kind != op::avg_pool || d.sw != d.kw || d.sh != d.kh || d.has_padding()) continue;
+        Func dpadded = adjoint(b.forward.parts[idx].padded);
+        if (!env.count(dpadded.name()) || !of_images(dpadded)) continue;
+        Func dout = adjoint(b.forward.nodes[idx]);
+        Func gather(dpadded.name() + "_gather");
+        gather(x, y, c, n) = select(x < d.out.w() * d.sw && y < d.out.h() * d.sh, dout(x / d.sw, y / d.sh, c, n), 0.0f) /
+                             float(d.kw * d.kh);
+        replace_calls(env, dpadded, gather);
+        gather.compute_inline();
+        done.insert({gather.name(), dpadded.name()});
+        g.pools.insert(idx);
+        const int a = d.inputs[0];
+        if (is_activation(nodes[a].kind) && readers(nodes, a) == 1 && b.activation_grads.count(a)) g.inline_rules.insert(a);
+    }
+    return g;
 }
 
 // The stages of known forms get schedules of their own; returns the Funcs
@@ -745,30 +790,7 @@ std::set<std::string> schedule_layers(const backward& b, std::span<const layer_d
         in.compute_inline();
         done.insert(in.name());
     }
-    // Average pools whose windows tile their input (stride = window, no
-    // padding): the input gradient in gather form, each element its
-    // window's output gradient over the window's size, computed where it is
-    // read (autodiff's form scatters each tap: one pass per tap). A ruled
-    // activation before such a pool then has a rule that reads only stored
-    // values (the activation, the pool's output gradient): not stored either.
-    std::set<std::size_t> gathered, inline_rules;
-    for (std::size_t idx = 1; idx < nodes.size(); ++idx) {
-        const layer_desc& d = nodes[idx];
-        if (d.kind != op::avg_pool || d.sw != d.kw || d.sh != d.kh || d.pad_left || d.pad_right || d.pad_top || d.pad_bottom)
-            continue;
-        Func dpadded = adjoint(b.forward.parts[idx].padded);
-        if (!env.count(dpadded.name()) || !of_images(dpadded)) continue;
-        Func dout = adjoint(b.forward.nodes[idx]);
-        Func gather(dpadded.name() + "_gather");
-        gather(x, y, c, n) = select(x < d.out.w() * d.sw && y < d.out.h() * d.sh, dout(x / d.sw, y / d.sh, c, n), 0.0f) /
-                             float(d.kw * d.kh);
-        replace_calls(env, dpadded, gather);
-        gather.compute_inline();
-        done.insert({gather.name(), dpadded.name()});
-        gathered.insert(idx);
-        const int a = d.inputs[0];
-        if (is_activation(nodes[a].kind) && readers(nodes, a) == 1 && b.activation_grads.count(a)) inline_rules.insert(a);
-    }
+    const auto [gathered, inline_rules] = gather_pool_gradients(b, nodes, env, done);
     for (std::size_t idx = 1; idx < nodes.size(); ++idx) {
         const layer_desc& d = nodes[idx];
         const auto& parts = b.forward.parts[idx];
@@ -785,10 +807,10 @@ std::set<std::string> schedule_layers(const backward& b, std::span<const layer_d
             const bool has_rule = rule != b.activation_grads.end();
             if (!gathered.count(idx))
                 schedule_pool_adjoint(adjoint(parts.padded),
-                                  !activation_before ? Func()
-                                  : has_rule         ? rule->second
-                                                     : adjoint(b.forward.nodes[nodes[a].inputs[0]]),
-                                  m, env, done);
+                                      !activation_before ? Func()
+                                      : has_rule         ? rule->second
+                                                         : adjoint(b.forward.nodes[nodes[a].inputs[0]]),
+                                      m, env, done);
             // An activation read only by a pool whose windows do not overlap
             // is computed in the pool's loop (each value once), not stored,
             // unless its gradient rule reads it.

@@ -83,6 +83,7 @@ struct layer_desc {
     constexpr bool operator==(const layer_desc&) const = default;
 
     constexpr bool has_params() const { return kind == op::conv2d || kind == op::dense; }
+    constexpr bool has_padding() const { return pad_top || pad_bottom || pad_left || pad_right; }
     constexpr int param_tensors() const { return has_params() ? (bias ? 2 : 1) : 0; }
 
     // Parameter shapes, PyTorch layout: conv weight [out, in, kh, kw], dense

@@ -22,7 +22,7 @@ inline std::string describe_layer(const layer_desc& d) {
         if (d.sh != 1 || d.sw != 1 || is_pool(d.kind))
             s += d.sh == d.sw ? fmt::format(" s{}", d.sh) : fmt::format(" s{},{}", d.sh, d.sw);
         bool sym = d.pad_top == d.pad_bottom && d.pad_left == d.pad_right;
-        if (d.pad_top || d.pad_bottom || d.pad_left || d.pad_right) {
+        if (d.has_padding()) {
             if (sym && d.pad_top == d.pad_left) s += fmt::format(" p{}", d.pad_top);
             else if (sym) s += fmt::format(" p{},{}", d.pad_top, d.pad_left);
             else s += fmt::format(" p{},{},{},{}", d.pad_top, d.pad_bottom, d.pad_left, d.pad_right);
