@@ -10,6 +10,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
 #include <limits>
 #include <mutex>
 #include <thread>
@@ -496,6 +499,37 @@ int vector_width(int extent, const machine& m) {
 int dense_tile(int units, const machine& m) {
     const int uv = vector_width(units, m);
     return units >= 2 * uv ? 2 * uv : uv;
+}
+
+namespace {
+bool cpu_has_avx_vnni() {
+#if defined(__x86_64__) || defined(__i386__)
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+    if (!__get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx)) return false;
+    return (eax >> 4) & 1;  // CPUID.(EAX=7,ECX=1):EAX[4] AVX-VNNI
+#else
+    return true;
+#endif
+}
+}  // namespace
+
+Target host_target() {
+    Target t = get_host_target();
+    if (t.has_feature(Target::AVX512_SapphireRapids) && !cpu_has_avx_vnni())
+        t = t.without_feature(Target::AVX512_SapphireRapids).with_feature(Target::AVX512_Cannonlake);
+    return t;
+}
+
+Target parse_target(const std::string& text) {
+    if (text != "host" && text.rfind("host-", 0) != 0) return Target(text);
+    Target t = host_target();
+    // The features after "host-" (no_runtime, profile, ...), as Target("host-...") adds them.
+    const Target extra(text == "host" ? std::string("host") : text);
+    for (int f = 0; f < halide_target_feature_end; ++f) {
+        const auto feature = static_cast<Target::Feature>(f);
+        if (extra.has_feature(feature) && !get_host_target().has_feature(feature)) t = t.with_feature(feature);
+    }
+    return t;
 }
 
 machine machine_for(const Target& t) {

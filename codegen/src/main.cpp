@@ -59,7 +59,7 @@ std::vector<Halide::Target> parse_targets(const std::string& list) {
     std::size_t start = 0;
     while (start <= list.size()) {
         const auto end = std::min(list.find(',', start), list.size());
-        out.emplace_back(list.substr(start, end - start));
+        out.push_back(constnet::codegen::parse_target(list.substr(start, end - start)));
         start = end + 1;
     }
     return out;
@@ -169,7 +169,7 @@ int main(int argc, char** argv) {
             compile_network(name, function.empty() ? name + "_forward" : function, target, out_dir, dump, training,
                             autoscheduler);
         } else if (*rt) {
-            Halide::compile_standalone_runtime(rt_output, Halide::Target(rt_target));
+            Halide::compile_standalone_runtime(rt_output, constnet::codegen::parse_target(rt_target));
         }
     } catch (const Halide::CompileError& e) {
         fmt::print(stderr, "constnet-codegen: Halide compile error: {}\n", e.what());

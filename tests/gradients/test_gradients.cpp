@@ -126,7 +126,7 @@ struct gradient_case {
             g.target.set(target);
         }
         pipeline = std::make_unique<Halide::Pipeline>(g.outputs);
-        pipeline->compile_jit(Halide::get_jit_target_from_environment());
+        pipeline->compile_jit(cg::host_target());
         compile_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     }
     gradient_case(const gradient_case&) = delete;
@@ -135,7 +135,7 @@ struct gradient_case {
     // Runs the pipeline on the current parameter values; returns the loss.
     float run() {
         Halide::Realization r(outputs);
-        pipeline->realize(r);
+        pipeline->realize(r, cg::host_target());
         return Halide::Buffer<float>(outputs.back())();
     }
 

@@ -72,7 +72,7 @@ void check_case(const fs::path& path) {
     INFO("expected: " << shape_text(expected.shape) << ", description's output: " << shape_text(out_shape));
     REQUIRE(expected.shape == out_shape);
     std::vector<int> extents(out_shape.rbegin(), out_shape.rend());
-    Halide::Buffer<float> got = p.output.realize(extents);
+    Halide::Buffer<float> got = p.output.realize(extents, constnet::codegen::host_target());
     REQUIRE(static_cast<std::size_t>(got.number_of_elements()) == expected.data.size());
 
     // Worst element relative to the tolerance (NaN counts as infinitely bad).

@@ -36,8 +36,16 @@ struct forward_pipeline {
     std::vector<Halide::Argument> arguments() const;
 };
 
+// Halide's host target without the features this CPU lacks: Halide 14 calls
+// every AVX-512 CPU with VNNI and BF16 "avx512_sapphirerapids", and LLVM then
+// emits Sapphire Rapids' VEX-encoded AVX-VNNI (vpdpwssd), which AMD's Zen 4
+// does not have (SIGILL in an average pool). Such a CPU gets
+// avx512_cannonlake. `text` as Halide::Target's, "host" and "host-..." read so.
+Halide::Target host_target();
+Halide::Target parse_target(const std::string& text);
+
 struct lower_options {
-    Halide::Target target = Halide::get_host_target();
+    Halide::Target target = host_target();
     bool schedule = true;  // false: leave every Func unscheduled (inline / root), for debugging
     // true: `output` is the pipeline's output (its buffer gets constant
     // bounds); false: another stage consumes it (it is computed at root).
