@@ -19,7 +19,7 @@
 struct options {
     std::string recipe = "d2l";
     std::string data = constnet::data::fashion_mnist_default_dir;
-    int epochs = 10, batch = 0, limit = 0, count = 8;
+    int epochs = 10, batch = 0, limit = 0, count = 8, part = -1;
     float lr = 0;
     std::uint64_t seed = 0;
     std::string out = ".", checkpoint, weights, plot;
@@ -43,6 +43,7 @@ int train(const options& o) {
     if (o.limit) train = constnet::head(train, o.limit);
 
     constnet::model<Net> model;
+    if (o.part >= 0) model.set_train_part(o.part);
     model.init(o.seed, d2l ? constnet::init_kind::xavier_uniform : constnet::init_kind::kaiming_normal);
     if (!o.json)
         fmt::print("training LeNet ({} recipe) on {} images, {} epochs, batch {}, seed {}{}\n", o.recipe, train.count(),
@@ -136,6 +137,11 @@ int main(int argc, char** argv) try {
     tr->add_option("--lr", o.lr, "Learning rate (default 0.9, modern 1e-3)");
     tr->add_option("--seed", o.seed, "Seed of the initialization and the shuffling");
     tr->add_option("--limit", o.limit, "Train on the first N images only");
+    tr->add_option("--part", o.part,
+                   fmt::format("Images per call of the generated train step: a batch is split into parts (default {} "
+                               "per thread; 0: the whole batch in one call)",
+                               constnet::detail::train_part_images_default))
+        ->check(CLI::NonNegativeNumber);
     tr->add_option("--out", o.out, "Directory for the weights, plot and checkpoint (default .)");
     tr->add_option("--checkpoint", o.checkpoint, "Checkpoint file, written after every epoch and on Ctrl-C");
     tr->add_flag("--resume", o.resume, "Continue from the checkpoint (an epoch's end or an interrupted batch)");

@@ -96,30 +96,35 @@ loss_funcs define_loss(std::span<const layer_desc> nodes, const forward_pipeline
 }
 
 // PyTorch's update rules (torch.optim.SGD with momentum and weight decay,
-// torch.optim.Adam with L2 weight decay), chosen at run time by hyper(0).
+// torch.optim.Adam with L2 weight decay), chosen at run time by hyper(0),
+// applied to the gradient accumulated over the step's parts (see train.hpp)
+// when hyper(8) says so.
 struct update {
-    Func param, m, v;
+    Func param, m, v, grad;
 };
 
 update define_update(const ImageParam& p, const std::vector<int>& extents, const Func& grad, const ImageParam& m_in,
-                     const ImageParam& v_in, const ImageParam& hyper) {
+                     const ImageParam& v_in, const ImageParam& grad_in, const ImageParam& hyper) {
     const auto vs = vars(p.dimensions());
     const auto at = exprs(vs);
     Expr kind = hyper(0), lr = hyper(1), momentum = hyper(2), decay = hyper(3);
     Expr beta1 = hyper(4), beta2 = hyper(5), eps = hyper(6), step = hyper(7);
+    Expr apply = hyper(8) != 0.0f, accumulate = hyper(9) != 0.0f, scale = hyper(10);
+    update u{Func(p.name() + "_next"), Func(p.name() + "_m_next"), Func(p.name() + "_v_next"),
+             Func(p.name() + "_grad_next")};
+    u.grad(vs) = select(accumulate, grad_in(at), 0.0f) + scale * grad(at);
     Expr w = p(at), m = m_in(at), v = v_in(at);
-    Expr g = grad(at) + decay * w;
+    Expr g = u.grad(at) + decay * w;
     Expr m_momentum = momentum * m + g;  // the buffer starts at 0, so step 1 gives g, as PyTorch
     Expr m_adam = beta1 * m + (1.0f - beta1) * g;
     Expr v_adam = beta2 * v + (1.0f - beta2) * g * g;
     Expr m_hat = m_adam / (1.0f - pow(beta1, step));
     Expr v_hat = v_adam / (1.0f - pow(beta2, step));
-    update u{Func(p.name() + "_next"), Func(p.name() + "_m_next"), Func(p.name() + "_v_next")};
-    u.param(vs) = select(kind == 0.0f, w - lr * g, kind == 1.0f, w - lr * m_momentum,
+    u.param(vs) = select(!apply, w, kind == 0.0f, w - lr * g, kind == 1.0f, w - lr * m_momentum,
                          w - lr * m_hat / (sqrt(v_hat) + eps));
-    u.m(vs) = select(kind == 1.0f, m_momentum, kind == 2.0f, m_adam, m);
-    u.v(vs) = select(kind == 2.0f, v_adam, v);
-    for (Func f : {u.param, u.m, u.v}) constrain(f.output_buffer(), extents);
+    u.m(vs) = select(apply && kind == 1.0f, m_momentum, apply && kind == 2.0f, m_adam, m);
+    u.v(vs) = select(apply && kind == 2.0f, v_adam, v);
+    for (Func f : {u.param, u.m, u.v, u.grad}) constrain(f.output_buffer(), extents);
     return u;
 }
 
@@ -295,6 +300,7 @@ std::vector<Argument> train_pipeline::arguments() const {
     args.emplace_back(target);
     for (const auto& p : m) args.emplace_back(p);
     for (const auto& p : v) args.emplace_back(p);
+    for (const auto& p : grads) args.emplace_back(p);
     args.emplace_back(hyper);
     return args;
 }
@@ -556,11 +562,13 @@ void schedule_pool_adjoint(Func dpadded, Func consumer, const machine& m,
 void conv_weight_gradient(Func dw, Func dacc, bool dacc_inline, Func padded, const layer_desc& d, const machine& m,
                           Expr batch, const std::map<std::string, Internal::Function>& env, std::set<std::string>& done) {
     const int V = m.vec;
-    // Blocks of up to 8 vectors of images, a run-time count: with a
+    // Blocks of up to 4 vectors of images, a run-time count: with a
     // constant 4, LLVM unrolled the innermost loop over them, hoisted all
-    // its loads and spilled the tile (LeNet conv2's gradient 4.2 ms).
+    // its loads and spilled the tile (LeNet conv2's gradient 4.2 ms). Up to
+    // 8 left a part of 128 images (model::set_train_part, two threads) one
+    // block: one thread idle.
     const Expr vectors = (batch + V - 1) / V;
-    const Expr block_vectors = min(vectors, 8);
+    const Expr block_vectors = min(vectors, 4);
     const Expr blocks = (vectors + block_vectors - 1) / block_vectors;
     const auto a = dw.args();  // kx, ky, ci, co
     Var u("u"), nb("nb");
@@ -907,15 +915,19 @@ train_pipeline lower_train(std::span<const layer_desc> nodes, loss_kind loss, co
         const auto& p = f.params[k];
         t.m.emplace_back(Float(32), p.dimensions(), p.name() + "_m");
         t.v.emplace_back(Float(32), p.dimensions(), p.name() + "_v");
-        constrain(t.m.back(), f.param_extents[k]);
-        constrain(t.v.back(), f.param_extents[k]);
-        updates.push_back(define_update(p, f.param_extents[k], b.grads[k], t.m.back(), t.v.back(), t.hyper));
-        state.insert(state.end(), {t.m.back(), t.v.back()});
-        state_extents.insert(state_extents.end(), {f.param_extents[k], f.param_extents[k]});
+        t.grads.emplace_back(Float(32), p.dimensions(), p.name() + "_grad");
+        for (const auto& s : {t.m.back(), t.v.back(), t.grads.back()}) {
+            constrain(s, f.param_extents[k]);
+            state.push_back(s);
+            state_extents.push_back(f.param_extents[k]);
+        }
+        updates.push_back(
+            define_update(p, f.param_extents[k], b.grads[k], t.m.back(), t.v.back(), t.grads.back(), t.hyper));
     }
     for (const auto& u : updates) t.outputs.push_back(u.param);
     for (const auto& u : updates) t.outputs.push_back(u.m);
     for (const auto& u : updates) t.outputs.push_back(u.v);
+    for (const auto& u : updates) t.outputs.push_back(u.grad);
     t.outputs.push_back(b.loss.loss);
     t.outputs.push_back(b.loss.correct);
     state.push_back(t.hyper);

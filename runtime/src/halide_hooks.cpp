@@ -20,6 +20,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <atomic>
+#include <thread>
 #if defined(__SSE__)
 #include <xmmintrin.h>
 #endif
@@ -178,8 +179,21 @@ memory_stats halide_memory_stats() {
     return {halide_allocations.load(), system_allocations.load(), total_cached.load()};
 }
 
+namespace {
+std::atomic<int> threads_set{0};  // 0: not set by set_num_threads
+}  // namespace
+
+int num_threads() {
+    if (const int t = threads_set.load(std::memory_order_relaxed)) return t;
+    // Halide's default_desired_num_threads: HL_NUM_THREADS (or HL_NUMTHREADS), else the cores.
+    for (const char* name : {"HL_NUM_THREADS", "HL_NUMTHREADS"})
+        if (const char* v = std::getenv(name); v && std::atoi(v) > 0) return std::atoi(v);
+    return std::max(1u, std::thread::hardware_concurrency());
+}
+
 int set_num_threads(int threads) {
     if (threads < 1) throw error(fmt::format("set_num_threads: expected at least 1 thread, got {}", threads));
+    threads_set.store(threads, std::memory_order_relaxed);
     // Halide 14 keeps workers it has started even when told to use fewer
     // (measured: LeNet stayed at two threads' speed after set 2 -> set 1), so
     // the pool is stopped; the next call starts it with the new size.

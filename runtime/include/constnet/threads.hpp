@@ -21,6 +21,9 @@ namespace constnet {
 
 // Sets the number of threads generated code may use (>= 1); returns the previous number.
 int set_num_threads(int threads);
+// The number of threads generated code uses: the last set_num_threads, else
+// HL_NUM_THREADS, else the number of cores (as Halide's pool decides it).
+int num_threads();
 
 // Whether generated code flushes subnormal floats to zero (default true);
 // returns the previous setting. No effect on CPUs other than x86.

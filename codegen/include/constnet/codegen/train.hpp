@@ -6,9 +6,18 @@
 //   input, params[P]          as the forward pipeline
 //   target                    cross_entropy: int32 labels (N); squared_error: like the output
 //   m[P], v[P]                optimizer state, shaped like the parameters
-//   hyper                     float[8]: optimizer (0 SGD, 1 SGD with momentum, 2 Adam), lr,
-//                             momentum, weight decay, beta1, beta2, epsilon, step (1-based)
-// outputs: params'[P], m'[P], v'[P], loss (0-d float), correct (0-d int32)
+//   grads[P]                  gradients accumulated by earlier calls of the same step
+//   hyper                     float[11]: optimizer (0 SGD, 1 SGD with momentum, 2 Adam), lr,
+//                             momentum, weight decay, beta1, beta2, epsilon, step (1-based),
+//                             apply (1: update the parameters; 0: accumulate only),
+//                             accumulate (1: add grads[P]; 0: ignore them), scale (of this
+//                             call's gradient)
+// outputs: params'[P], m'[P], v'[P], grads'[P], loss (0-d float), correct (0-d int32)
+//
+// A batch may be split into parts, one call each (constnet::model does it,
+// so a part's intermediates stay in cache): grads' = accumulate * grads +
+// scale * (this part's gradient); the last part's call applies the update
+// to grads' (params', m', v'), the others copy params, m and v.
 //
 // Eval arguments: input, params[P], target; outputs: loss, correct.
 // The loss is what training minimizes: the batch mean for cross-entropy, the
@@ -21,12 +30,12 @@ namespace constnet::codegen {
 
 enum class loss_kind { cross_entropy, squared_error };
 
-inline constexpr int hyper_size = 8;
+inline constexpr int hyper_size = 11;
 
 struct train_pipeline {
     forward_pipeline forward;
     Halide::ImageParam target;
-    std::vector<Halide::ImageParam> m, v;
+    std::vector<Halide::ImageParam> m, v, grads;
     Halide::ImageParam hyper;
     std::vector<Halide::Func> outputs;
 
