@@ -325,10 +325,13 @@ void schedule_conv2d(Func root, node_funcs f, const layer_desc& d, const machine
 // pixels of a row) when its weights arrive output-major
 // (layer_desc::output_major_weight), row-major (vectors along x) otherwise.
 // Measured, one thread (bench/run_suite.py): LeNet conv2 (6->16 k5 @14,
-// 10x10 out) 0.96x -> 1.40x oneDNN's blocked layout; but the 3x3 convs of
-// 64..512 channels fell to 0.45-0.85x: their tiles stream the weights and
-// C_in input rows from L2 (the row-major tiles reuse each row vector for tk
-// channels), hence the rule's 32 KiB. Row-major tiles need the weights in
+// 10x10 out) 0.96x -> 1.40x oneDNN's blocked layout. The 3x3 convs of
+// 64..512 channels (rows of 56..7): on a Sapphire Rapids Xeon they fell to
+// 0.45-0.85x (from 0.59-0.90x row-major); on an AMD EPYC (Zen 4, where
+// a 16-float FMA takes both 256-bit pipes) they rose from 0.73-0.86x
+// (512@7, rows of 7 in 16 lanes: 0.38x) to 0.84-0.93x (N=1; N=32
+// 0.91-0.99x), hence the rule's rows of at most 64; the 1x1 conv 256->64 @56
+// stayed at 0.84x (0.67x at N=32). Row-major tiles need the weights in
 // PyTorch's layout: with tk adjacent channels LLVM merges the broadcasts
 // into a vector load and shuffles (3x3 convs 0.27-0.45x).
 // The channel-major conv: tiles of tx pixels x tc channel vectors in

@@ -595,7 +595,8 @@ TEST_CASE("batched dense runs match below, at and above the block size", "[codeg
 }
 
 // With weights output-major (as constnet::model passes them), convs whose
-// channels fill vectors and whose data fit L1 are computed channel-major, and
+// channels fill vectors and whose data fit L1 or whose rows are short are
+// computed channel-major, and
 // their activations and pools stored channel-major when a dense layer or such
 // a pool consumes them. Reference: the same naive loops. Seeds 1000 + r.
 TEST_CASE("channel-major convs and their consumers match with output-major weights", "[codegen][conv2d][schedule]") {
@@ -610,9 +611,10 @@ TEST_CASE("channel-major convs and their consumers match with output-major weigh
         {conv(8, 1, 1, 1, 1, {0, 0, 0, 0}, false), plain(op::tanh), conv(16, 3, 2, 1, 2)},  // conv -> conv
         {conv(32, 5, 3, 1, 1, {2, 2, 1, 1}), plain(op::relu), pool(op::avg_pool, 2, 2, 2, 2, {1, 1, 1, 1}, false),
          plain(op::relu), plain(op::flatten), dense(3)},                                 // activation after the pool
+        {conv(32, 3, 3, 1, 1, {1, 1, 1, 1}), plain(op::relu)},  // over 32 KiB, rows of at most 64: channel-major too
     };
     const std::vector<tensor_shape> inputs{make_shape(6, 14, 14), make_shape(3, 9, 13), make_shape(2, 11, 6),
-                                           make_shape(5, 7, 19), make_shape(2, 10, 9)};
+                                           make_shape(5, 7, 19), make_shape(2, 10, 9), make_shape(40, 9, 11)};
     for (std::size_t r = 0; r < nets.size(); ++r) {
         INFO("net " << r);
         const auto nodes = make_net(inputs[r], nets[r]);

@@ -104,8 +104,9 @@ struct layer_desc {
     // output-major: PyTorch's layout with the output dimension moved
     // innermost (dense [in, out]; conv2d [C_in, kh, kw, C_out]), so output
     // features or channels fill vectors. Always for dense; for conv2d when it
-    // is computed channel-major: channels that fill 8-float vectors and an
-    // image's padded input plus the weights within 32 KiB (an L1 cache); see
+    // is computed channel-major: channels that fill 8-float vectors, and
+    // either an image's padded input plus the weights within 32 KiB (an L1
+    // cache) or output rows of at most 64 pixels; see
     // codegen/src/lower.cpp. The runtime (constnet::model) rearranges these
     // weights when they change; the rule depends on the shape only, so every
     // target of a multi-target library agrees on it.
@@ -114,7 +115,7 @@ struct layer_desc {
         if (kind != op::conv2d) return false;
         const long bytes = 4L * (long(in.c()) * (in.h() + pad_top + pad_bottom) * (in.w() + pad_left + pad_right) +
                                  long(units) * in.c() * kh * kw);
-        return units % 8 == 0 && bytes <= 32 * 1024;
+        return units % 8 == 0 && (bytes <= 32 * 1024 || out.w() <= 64);
     }
     // Floating-point operations per sample: 2 per multiply-add for conv2d and
     // dense (the usual 2*K*C*R*S*P*Q), one per window element for pooling and
