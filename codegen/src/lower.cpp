@@ -370,16 +370,16 @@ void schedule_conv2d_channel_major(Func root, node_funcs f, const layer_desc& d,
     // otherwise (a block's weights stay in cache over the rows). conv1x1
     // 256->64 @56 at N=32 reread each image's 3.2 MB for its two blocks:
     // 0.65x -> 0.92x oneDNN's blocked speed (N=1 0.87x, unchanged); conv3x3
-    // 512->512 @7 (9.4 MB of weights) needs them outside.
+    // 512->512 @7 (9.4 MB of weights) needs them outside. The outer of the
+    // two loops is the parallel one (for N=1; a parallel loop over the
+    // channel blocks of each row made conv3x3 64->64 @56 at N=32 no faster
+    // on two threads than on one).
+    const bool blocks_inside_rows = 4L * d.in.c() * d.kh * d.kw * C <= 256 * 1024;
     f.cm.split(c, co, ci, tc * cv).split(x, xo, xi, tx);
-    const long weight_bytes = 4L * d.in.c() * d.kh * d.kw * C;
-    // The outer of the two loops is the parallel one (for N=1; a parallel
-    // loop over the channel blocks of each row made conv3x3 64->64 @56 at
-    // N=32 no faster on two threads than on one).
-    if (weight_bytes <= 256 * 1024) f.cm.reorder(ci, xi, xo, co, y);
+    if (blocks_inside_rows) f.cm.reorder(ci, xi, xo, co, y);
     else f.cm.reorder(ci, xi, xo, y, co);
     f.cm.vectorize(ci, cv).unroll(ci).unroll(xi);
-    par(f.cm, weight_bytes <= 256 * 1024 ? VarOrRVar(y) : VarOrRVar(co), m);
+    par(f.cm, blocks_inside_rows ? VarOrRVar(y) : VarOrRVar(co), m);
     f.acc.compute_at(f.cm, xo).vectorize(c, cv).unroll(c).unroll(x);
     const auto r = f.acc.rvars();
     f.acc.update().reorder(c, x, r[0], r[1], r[2], y, n).vectorize(c, cv).unroll(c).unroll(x);
