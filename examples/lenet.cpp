@@ -43,7 +43,7 @@ int train(const options& o) {
     if (o.limit) train = constnet::head(train, o.limit);
 
     constnet::model<Net> model;
-    if (o.part >= 0) model.set_train_part(o.part);
+    model.set_train_part(o.part);  // -1: the model's default
     model.init(o.seed, d2l ? constnet::init_kind::xavier_uniform : constnet::init_kind::kaiming_normal);
     if (!o.json)
         fmt::print("training LeNet ({} recipe) on {} images, {} epochs, batch {}, seed {}{}\n", o.recipe, train.count(),

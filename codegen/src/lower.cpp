@@ -526,25 +526,20 @@ bool cpu_has_avx_vnni() {
     return true;
 #endif
 }
-}  // namespace
 
-Target host_target() {
-    Target t = get_host_target();
+// `t` (Halide's detection of this CPU) without what the CPU lacks.
+Target supported_here(Target t) {
     if (t.has_feature(Target::AVX512_SapphireRapids) && !cpu_has_avx_vnni())
         t = t.without_feature(Target::AVX512_SapphireRapids).with_feature(Target::AVX512_Cannonlake);
     return t;
 }
+}  // namespace
+
+Target host_target() { return supported_here(get_host_target()); }
 
 Target parse_target(const std::string& text) {
-    if (text != "host" && text.rfind("host-", 0) != 0) return Target(text);
-    Target t = host_target();
-    // The features after "host-" (no_runtime, profile, ...), as Target("host-...") adds them.
-    const Target extra(text == "host" ? std::string("host") : text);
-    for (int f = 0; f < halide_target_feature_end; ++f) {
-        const auto feature = static_cast<Target::Feature>(f);
-        if (extra.has_feature(feature) && !get_host_target().has_feature(feature)) t = t.with_feature(feature);
-    }
-    return t;
+    const bool host = text == "host" || text.rfind("host-", 0) == 0;
+    return host ? supported_here(Target(text)) : Target(text);
 }
 
 machine machine_for(const Target& t) {

@@ -54,6 +54,7 @@ struct gradient_case {
     Halide::Buffer<float> target;
     std::vector<Halide::Buffer<void>> outputs;  // gradients in parameter order, then the 0-d loss
     std::unique_ptr<Halide::Pipeline> pipeline;
+    const Halide::Target jit_target = cg::host_target();  // compiled for, and run with
     double compile_seconds = 0;
 
     explicit gradient_case(const fs::path& p) : path(p) {
@@ -126,7 +127,7 @@ struct gradient_case {
             g.target.set(target);
         }
         pipeline = std::make_unique<Halide::Pipeline>(g.outputs);
-        pipeline->compile_jit(cg::host_target());
+        pipeline->compile_jit(jit_target);
         compile_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     }
     gradient_case(const gradient_case&) = delete;
@@ -135,7 +136,7 @@ struct gradient_case {
     // Runs the pipeline on the current parameter values; returns the loss.
     float run() {
         Halide::Realization r(outputs);
-        pipeline->realize(r, cg::host_target());
+        pipeline->realize(r, jit_target);
         return Halide::Buffer<float>(outputs.back())();
     }
 
