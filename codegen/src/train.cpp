@@ -128,6 +128,21 @@ update define_update(const ImageParam& p, const std::vector<int>& extents, const
     return u;
 }
 
+// Each call of a step in parts (train.hpp) runs the update's stages, and
+// all but the last only accumulate: the new parameters and moments are
+// then copies, specialized as such (no select over the optimizers per
+// element), and the last call runs its optimizer's rule alone. LeNet, parts
+// of 64, one thread (Halide's profiler, per call): dense1's new weights
+// 0.050 -> 0.027 ms, its first moment 0.034 -> 0.020.
+void specialize_update(const update& u, const ImageParam& hyper) {
+    const Expr apply = hyper(8) != 0.0f, kind = hyper(0);
+    for (Func f : {u.param, u.m, u.v}) {
+        f.specialize(!apply);
+        f.specialize(kind == 0.0f);
+        f.specialize(kind == 1.0f);
+    }
+}
+
 // The train step's schedule. Autodiff makes many Funcs of a few shapes: the
 // forward's, elementwise adjoints, gather-form convolutions (input
 // gradients) and reductions over the batch (weight gradients). The layers'
@@ -371,6 +386,33 @@ void activation_rules(std::span<const layer_desc> nodes, backward& b, const std:
     }
 }
 
+// A dense layer's weight gradient in PyTorch's (in, out) layout is the
+// transpose of its gradient in the forward's (out, in) layout (wt, see
+// define_dense). Autodiff writes it as a scatter-add into a zeroed buffer,
+// element by element with strided loads, on every call; as a pure Func it
+// is read where the update reads it. LeNet, parts of 64, one thread
+// (Halide's profiler): dense1's 0.049 ms per call -> none. With the
+// update's specializations, the step (parts of 64, one thread, interleaved
+// with the step before, medians) 9.9 / 9.7 / 9.2 -> 9.4 / 9.3 / 8.6 ms.
+void dense_weight_gradients(std::span<const layer_desc> nodes, backward& b) {
+    const Derivative& adjoint = *b.adjoints;
+    std::size_t k = 0;  // the weight's parameter index: params are in node order, weight then bias
+    for (std::size_t idx = 1; idx < nodes.size(); ++idx) {
+        const layer_desc& d = nodes[idx];
+        if (!d.has_params()) continue;
+        if (d.kind == op::dense && b.forward.parts[idx].wt.defined()) {
+            Func dwt = adjoint(b.forward.parts[idx].wt);
+            if (dwt.defined() && dwt.dimensions() == 2 && b.grads[k].dimensions() == 2) {
+                const Var j("j");
+                Func t(b.forward.params[k].name() + "_grad_t");
+                t(j, i) = dwt(i, j);
+                b.grads[k] = t;
+            }
+        }
+        k += d.param_tensors();
+    }
+}
+
 backward define_backward(std::span<const layer_desc> nodes, loss_kind kind, const lower_options& opt) {
     backward b;
     lower_options fwd = opt;
@@ -387,6 +429,7 @@ backward define_backward(std::span<const layer_desc> nodes, loss_kind kind, cons
         if (!g.defined()) throw std::logic_error(fmt::format("constnet: autodiff found no gradient for {}", p.name()));
         b.grads.push_back(g);
     }
+    dense_weight_gradients(nodes, b);
     std::vector<Func> outputs = b.grads;
     outputs.push_back(b.loss.loss);
     activation_rules(nodes, b, outputs);
@@ -932,7 +975,11 @@ train_pipeline lower_train(std::span<const layer_desc> nodes, loss_kind loss, co
     t.outputs.push_back(b.loss.correct);
     state.push_back(t.hyper);
     state_extents.push_back({hyper_size});
-    if (opt.schedule) autoschedule(b, nodes, loss, state, state_extents, t.outputs, opt);
+    if (opt.schedule) {
+        autoschedule(b, nodes, loss, state, state_extents, t.outputs, opt);
+        if (opt.autoscheduler.empty())
+            for (const auto& u : updates) specialize_update(u, t.hyper);
+    }
     return t;
 }
 
