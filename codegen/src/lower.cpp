@@ -788,18 +788,25 @@ forward_pipeline lower_forward(std::span<const layer_desc> nodes, const lower_op
     // before it is computed per block too, the groups before that per image.
     std::size_t first_dense = groups.size();
     dense_batching batching;
-    if (chain && opt.output_is_pipeline_output && !groups.empty() && nodes[groups.back().head].kind == op::dense) {
+    // The output, when not the pipeline's (an eval pipeline's loss reads
+    // it), is computed at root and owns the blocks just the same. LeNet's
+    // test set (10000 images in batches of 1000, one thread) took 22.7 us
+    // per image per sample, twice the batched forward's time.
+    if (chain && !groups.empty() && nodes[groups.back().head].kind == op::dense) {
         first_dense = groups.size() - 1;
         while (first_dense > 0 && nodes[groups[first_dense - 1].head].kind == op::dense) --first_dense;
         batching.images = dense_block_images(at_root);
-        batching.when = p.output.output_buffer().dim(p.output.dimensions() - 1).extent() >= batching.images;
+        const Expr batch = opt.output_is_pipeline_output
+                               ? p.output.output_buffer().dim(p.output.dimensions() - 1).extent()
+                               : p.input.dim(p.input.dimensions() - 1).extent();
+        batching.when = batch >= batching.images;
     }
     for (std::size_t g = 0; g < groups.size(); ++g) {
         auto [idx, end, root] = groups[g];  // Func is a handle: the copy schedules the same Func
         const layer_desc& head = nodes[idx];
         const bool output = end == last && opt.output_is_pipeline_output;
         const bool inside_consumer = chain && g + 1 < groups.size();
-        const bool per_block = first_dense < groups.size() && g + 1 >= first_dense && !output;
+        const bool per_block = first_dense < groups.size() && g + 1 >= first_dense && end != last;
         if (per_block) root.compute_at(p.output, no);
         else if (inside_consumer) root.compute_at(Func(groups[g + 1].root), n);
         else if (!output) root.compute_root();
@@ -824,7 +831,7 @@ forward_pipeline lower_forward(std::span<const layer_desc> nodes, const lower_op
         case op::dense:
             if (g >= first_dense) {
                 dense_batching b = batching;
-                b.output = output;
+                b.output = end == last;
                 schedule_dense(root, funcs[idx], head, m, b);
             } else {
                 schedule_dense(root, funcs[idx], head, m);

@@ -238,6 +238,45 @@ TEST_CASE("a batch split into parts trains as the whole batch in one call", "[ao
     }
 }
 
+TEST_CASE("eval's loss and correct count are the forward's logits' cross-entropy and argmax", "[aot][fit]") {
+    // The reference: cross-entropy and argmax computed here in double from
+    // the generated forward's logits (the forward is checked against PyTorch
+    // by the parity tests). Batches below and above eval's block of 16
+    // images (the dense layers run per sample below it, in blocks above;
+    // 37 and 203 end in a partial block), on weights trained well above
+    // chance so the predictions are not all one class.
+    constnet::model<lenet_modern> m;
+    m.init(1, constnet::init_kind::kaiming_normal);
+    auto o = options(3, {});
+    o.batch = 128;
+    o.opt = constnet::adam(1e-3f);
+    const auto h = constnet::fit(m, data().train, constnet::head(data().test, 16), o);
+    REQUIRE(h.back().train_accuracy > 0.4);
+    for (const int batch : {1, 5, 16, 37, 203}) {
+        INFO("batch " << batch);
+        constnet::buffer x = m.make_input(batch);
+        constnet::labels y(batch);
+        std::vector<int> first(batch);
+        std::iota(first.begin(), first.end(), 100);
+        constnet::gather_batch(data().test, first, x, y);
+        const auto logits = m.forward(x);
+        double loss = 0;
+        int correct = 0;
+        for (int n = 0; n < batch; ++n) {
+            double top = logits(0, n), sum = 0;
+            int best = 0;
+            for (int k = 1; k < 10; ++k)
+                if (logits(k, n) > top) top = logits(k, n), best = k;
+            for (int k = 0; k < 10; ++k) sum += std::exp(double(logits(k, n)) - top);
+            loss += top + std::log(sum) - logits(y(n), n);
+            correct += best == y(n);
+        }
+        const auto r = m.evaluate(x, y);
+        CHECK(r.loss == Approx(loss / batch).epsilon(1e-5));
+        CHECK(r.correct == correct);
+    }
+}
+
 TEST_CASE("the epoch order is a seeded permutation", "[aot][fit]") {
     auto a = constnet::epoch_order(1000, 1, 0), b = constnet::epoch_order(1000, 1, 0), c = constnet::epoch_order(1000, 1, 1);
     CHECK(a == b);
