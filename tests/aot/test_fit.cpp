@@ -48,6 +48,13 @@ constnet::fit_options options(int epochs, const fs::path& checkpoint) {
     o.progress = false;
     return o;
 }
+// The modern recipe (ReLU, max pooling, Adam lr 1e-3, batch 128).
+constnet::fit_options modern_options(int epochs) {
+    auto o = options(epochs, {});
+    o.batch = 128;
+    o.opt = constnet::adam(1e-3f);
+    return o;
+}
 }  // namespace
 
 TEST_CASE("resuming from a checkpoint gives the uninterrupted run's result", "[aot][fit]") {
@@ -183,10 +190,7 @@ TEST_CASE("the modern recipe learns: ReLU, max pooling, Adam", "[aot][fit]") {
     // above chance (0.1).
     constnet::model<lenet_modern> m;
     m.init(1, constnet::init_kind::kaiming_normal);
-    auto o = options(4, {});
-    o.batch = 128;
-    o.opt = constnet::adam(1e-3f);
-    auto h = constnet::fit(m, data().train, data().test, o);
+    auto h = constnet::fit(m, data().train, data().test, modern_options(4));
     INFO("loss " << h.front().train_loss << " -> " << h.back().train_loss << ", test acc " << h.back().test_accuracy);
     for (std::size_t e = 1; e < h.size(); ++e) CHECK(h[e].train_loss < h[e - 1].train_loss);
     CHECK(h.back().train_loss < 1.2);
@@ -247,10 +251,7 @@ TEST_CASE("eval's loss and correct count are the forward's logits' cross-entropy
     // chance so the predictions are not all one class.
     constnet::model<lenet_modern> m;
     m.init(1, constnet::init_kind::kaiming_normal);
-    auto o = options(3, {});
-    o.batch = 128;
-    o.opt = constnet::adam(1e-3f);
-    const auto h = constnet::fit(m, data().train, constnet::head(data().test, 16), o);
+    const auto h = constnet::fit(m, data().train, constnet::head(data().test, 16), modern_options(3));
     REQUIRE(h.back().train_accuracy > 0.4);
     for (const int batch : {1, 5, 16, 37, 203}) {
         INFO("batch " << batch);
