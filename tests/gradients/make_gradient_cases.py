@@ -193,6 +193,15 @@ CASES = {
     # loop, not the tile) and a batch of 1 (15 of 16 lanes past the batch)
     "conv_k1x13_sigmoid_b1": case(160, (2, 4, 20), 1, lambda: [
         nn.Conv2d(2, 3, (1, 13), padding=(0, 1)), nn.Sigmoid(), nn.Flatten(), nn.Linear(3 * 4 * 10, 4)], CE),
+    # Winograd F(2, k) along the rows for the forward (codegen/src/train.cpp,
+    # winograd_forward): 3x3 with padding, 7 channels (one tile of 7), a
+    # batch of 21; a 7x7 kernel (eight points) without bias, checked by
+    # finite differences too
+    "winograd_rows_k3_p1_tanh_b21": case(161, (6, 7, 10), 21, lambda: [
+        nn.Conv2d(6, 7, 3, padding=1), nn.Tanh(), nn.Conv2d(7, 2, 1)], SE),
+    "winograd_rows_k7_nobias_sigmoid_fd": case(162, (3, 9, 12), 2, lambda: [
+        nn.Conv2d(3, 4, 7, padding=(1, 3), bias=False), nn.Sigmoid(), nn.Flatten(), nn.Linear(4 * 5 * 12, 3)], CE,
+        fd=True),
     "lenet_batch9_ce": case(156, (1, 28, 28), 9, lambda: [
         nn.Conv2d(1, 6, 5, padding=2), nn.Sigmoid(), nn.AvgPool2d(2, 2),
         nn.Conv2d(6, 16, 5), nn.Sigmoid(), nn.AvgPool2d(2, 2),
