@@ -790,8 +790,8 @@ forward_pipeline lower_forward(std::span<const layer_desc> nodes, const lower_op
     dense_batching batching;
     // The output, when not the pipeline's (an eval pipeline's loss reads
     // it), is computed at root and owns the blocks just the same. LeNet's
-    // test set (10000 images in batches of 1000, one thread) took 22.7 us
-    // per image per sample, twice the batched forward's time.
+    // eval, batches of 1000, one thread: 20.2 ms with the dense layers per
+    // sample, 14.7 in blocks (the forward alone: 10.7).
     if (chain && !groups.empty() && nodes[groups.back().head].kind == op::dense) {
         first_dense = groups.size() - 1;
         while (first_dense > 0 && nodes[groups[first_dense - 1].head].kind == op::dense) --first_dense;
