@@ -137,5 +137,12 @@ TEST_CASE("generated code flushes subnormals to zero, leaving the caller's mode 
         CHECK_FALSE(constnet::set_flush_denormals(true));
         constnet::set_num_threads(2);  // a new pool for the next round
     }
+    // One thread: the parallel loops run on the caller, without the pool.
+    constnet::set_num_threads(1);
+    CHECK(all(pool.forward(x), flushed));
+    CHECK(constnet::set_flush_denormals(false));
+    CHECK(all(pool.forward(x), exact));
+    CHECK(mode() == before);
+    CHECK_FALSE(constnet::set_flush_denormals(true));
     constnet::set_num_threads(threads > 0 ? threads : 1);
 }
