@@ -603,17 +603,25 @@ void schedule_pool_adjoint(Func dpadded, Func consumer, const machine& m,
 // vector per kx (aligned, no broadcasts). Then the lanes and blocks are
 // summed. Autodiff's dw (a reduction over images in their own order) is
 // replaced by this one in its readers.
+// A weight gradient's blocks of up to 4 vectors of images, the blocks in
+// parallel (a run-time count: with a constant 4, LLVM unrolled the
+// innermost loop over them, hoisted all its loads and spilled the tile,
+// LeNet conv2's gradient 4.2 ms; up to 8 left a part of 128 images,
+// model::set_train_part, two threads, one block: one thread idle).
+struct image_blocks {
+    Expr vectors;  // per block
+    Expr count;
+};
+image_blocks weight_gradient_blocks(Expr batch, const machine& m) {
+    const Expr vectors = (batch + m.vec - 1) / m.vec;
+    const Expr per_block = min(vectors, 4);
+    return {per_block, (vectors + per_block - 1) / per_block};
+}
+
 void conv_weight_gradient(Func dw, Func dacc, bool dacc_inline, Func padded, const layer_desc& d, const machine& m,
                           Expr batch, const std::map<std::string, Internal::Function>& env, std::set<std::string>& done) {
     const int V = m.vec;
-    // Blocks of up to 4 vectors of images, a run-time count: with a
-    // constant 4, LLVM unrolled the innermost loop over them, hoisted all
-    // its loads and spilled the tile (LeNet conv2's gradient 4.2 ms). Up to
-    // 8 left a part of 128 images (model::set_train_part, two threads) one
-    // block: one thread idle.
-    const Expr vectors = (batch + V - 1) / V;
-    const Expr block_vectors = min(vectors, 4);
-    const Expr blocks = (vectors + block_vectors - 1) / block_vectors;
+    const auto [block_vectors, blocks] = weight_gradient_blocks(batch, m);
     const auto a = dw.args();  // kx, ky, ci, co
     Var u("u"), nb("nb");
     RDom r(0, d.out.w(), 0, d.out.h(), 0, block_vectors, dw.name() + "_images_r");
@@ -800,11 +808,19 @@ Expr linear_combination(const std::vector<double>& coefficient, Term term) {
     return sum.defined() ? sum : Expr(0.0f);
 }
 
-// rows[e] for a variable e.
-Expr row_of(const Var& e, const std::vector<Expr>& rows) {
+// rows[e] for a run-time row index e.
+Expr row_of(const Expr& e, const std::vector<Expr>& rows) {
     Expr r = rows.back();
     for (int k = int(rows.size()) - 2; k >= 0; --k) r = select(e == k, rows[k], r);
     return r;
+}
+
+// Row e of matrix x term: sum over j of matrix[e][j] * term(j).
+template <class Term>
+Expr transform(const Expr& e, const std::vector<std::vector<double>>& matrix, Term term) {
+    std::vector<Expr> rows;
+    for (const auto& coefficients : matrix) rows.push_back(linear_combination(coefficients, term));
+    return row_of(e, rows);
 }
 
 // The transformed input rows of Winograd F(., .) along rows with w.n
@@ -812,13 +828,10 @@ Expr row_of(const Var& e, const std::vector<Expr>& rows) {
 // pixel 2t (in the unpadded input's coordinates as the conv reads it).
 Func winograd_input_rows(const winograd_matrices& w, Func padded, const layer_desc& d, const std::string& name) {
     Var e("e"), t("t"), yy("yy"), ci("ci");
-    std::vector<Expr> rows;
-    for (int k = 0; k < w.n; ++k)
-        rows.push_back(linear_combination(w.bt[k], [&](std::size_t j) {
-            return padded(2 * t + int(j) - d.pad_left, yy - d.pad_top, ci, n);
-        }));
     Func v(name);
-    v(e, t, yy, ci, n) = row_of(e, rows);
+    v(e, t, yy, ci, n) = transform(e, w.bt, [&](std::size_t j) {
+        return padded(2 * t + int(j) - d.pad_left, yy - d.pad_top, ci, n);
+    });
     return v;
 }
 
@@ -849,16 +862,12 @@ void winograd_forward(Func activation, const forward_pipeline::node_parts& parts
     Func weight = parts.weight;
     Func v = winograd_input_rows(w, parts.padded, d, name + "_in");
     Func u(name + "_weights"), prod(name + "_products"), out(name);
-    std::vector<Expr> u_rows;
-    for (int k = 0; k < w.n; ++k)
-        u_rows.push_back(linear_combination(w.g[k], [&](std::size_t kx) { return weight(int(kx), ky, ci, co); }));
-    u(e, ky, ci, co) = row_of(e, u_rows);
+    u(e, ky, ci, co) = transform(e, w.g, [&](std::size_t kx) { return weight(int(kx), ky, ci, co); });
     RDom r(0, d.kh, 0, d.in.c(), name + "_r");
     prod(e, t, y, co, n) = 0.0f;
     prod(e, t, y, co, n) += u(e, r.x, r.y, co) * v(e, t, y + r.x, r.y, n);
-    Expr sum = linear_combination(w.at[0], [&](std::size_t k) { return prod(int(k), x / 2, y, c, n); });
-    Expr odd = linear_combination(w.at[1], [&](std::size_t k) { return prod(int(k), x / 2, y, c, n); });
-    out(x, y, c, n) = (parts.bias.defined() ? parts.bias(c) : Expr(0.0f)) + select(x % 2 == 0, sum, odd);
+    out(x, y, c, n) = (parts.bias.defined() ? parts.bias(c) : Expr(0.0f)) +
+                      transform(x % 2, w.at, [&](std::size_t k) { return prod(int(k), x / 2, y, c, n); });
     replace_calls(env, parts.acc, out);
 
     // The activation in tiles of a pair of pixels x tc channels x one vector
@@ -906,18 +915,13 @@ void winograd_weight_gradient(Func dw, Func dacc, bool dacc_inline, Func padded,
                               std::set<std::string>& done) {
     const winograd_matrices w = winograd(d.kw, 2);
     const int V = m.vec;
-    const Expr vectors = (batch + V - 1) / V;
-    const Expr block_vectors = min(vectors, 4);  // see conv_weight_gradient
-    const Expr blocks = (vectors + block_vectors - 1) / block_vectors;
+    const auto [block_vectors, blocks] = weight_gradient_blocks(batch, m);
     const std::string name = dw.name() + "_winograd";
     const auto a = dw.args();  // kx, ky, ci, co
     Var u("u"), nb("nb"), e("e"), t("t");
     Func v = winograd_input_rows(w, padded, d, name + "_in");
     Func g(name + "_out"), lanes(name + "_lanes"), sum(name + "_sum"), out(name);
-    std::vector<Expr> g_rows;
-    for (int k = 0; k < w.n; ++k)
-        g_rows.push_back(linear_combination(w.g[k], [&](std::size_t p) { return dacc(2 * t + int(p), y, c, n); }));
-    g(e, t, y, c, n) = row_of(e, g_rows);
+    g(e, t, y, c, n) = transform(e, w.g, [&](std::size_t p) { return dacc(2 * t + int(p), y, c, n); });
     RDom r(0, d.out.w() / 2, 0, d.out.h(), 0, block_vectors, name + "_r");
     const Expr image = (nb * block_vectors + r.z) * V + u;
     lanes(e, a[1], a[2], a[3], u, nb) = 0.0f;
@@ -925,10 +929,7 @@ void winograd_weight_gradient(Func dw, Func dacc, bool dacc_inline, Func padded,
     RDom all(0, V, 0, blocks, name + "_lanes_r");
     sum(e, a[1], a[2], a[3]) = 0.0f;
     sum(e, a[1], a[2], a[3]) += lanes(e, a[1], a[2], a[3], all.x, all.y);
-    std::vector<Expr> out_rows;
-    for (int kx = 0; kx < d.kw; ++kx)
-        out_rows.push_back(linear_combination(w.at[kx], [&](std::size_t k) { return sum(int(k), a[1], a[2], a[3]); }));
-    out(a) = row_of(a[0], out_rows);
+    out(a) = transform(a[0], w.at, [&](std::size_t k) { return sum(int(k), a[1], a[2], a[3]); });
     replace_calls(env, dw, out);
 
     const int tci = divisor_at_most(d.in.c(), 8);

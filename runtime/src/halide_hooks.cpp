@@ -163,14 +163,12 @@ extern "C" int constnet_do_loop_task(void* user_context, halide_loop_task_t f, i
     return halide_default_do_loop_task(user_context, f, min, extent, closure, task_parent);
 }
 
-bool single_thread();
-
 // A parallel loop on one thread runs on the caller, in order, without the
 // pool (its lock and task queue took about 2% of LeNet's train step on one
 // thread, perf; the step, interleaved, 6.85 / 6.67 / 6.76 -> 6.58 / 6.48 /
 // 6.45 ms min); otherwise Halide's pool runs it.
 extern "C" int constnet_do_par_for(void* user_context, halide_task_t f, int min, int size, uint8_t* closure) {
-    if (!single_thread()) return halide_default_do_par_for(user_context, f, min, size, closure);
+    if (num_threads() != 1) return halide_default_do_par_for(user_context, f, min, size, closure);
     const denormal_scope scope;
     for (int i = min; i < min + size; ++i)
         if (const int result = f(user_context, i, closure)) return result;
@@ -204,17 +202,12 @@ int default_threads() {
         if (const char* v = std::getenv(name); v && std::atoi(v) > 0) return std::atoi(v);
     return std::max(1u, std::thread::hardware_concurrency());
 }
-
-bool single_thread() {
-    static const int by_default = default_threads();  // Halide reads the environment once too
-    const int t = threads_set.load(std::memory_order_relaxed);
-    return (t ? t : by_default) == 1;
-}
 }  // namespace
 
 int num_threads() {
     if (const int t = threads_set.load(std::memory_order_relaxed)) return t;
-    return default_threads();
+    static const int by_default = default_threads();  // read once, as Halide does (called per parallel loop)
+    return by_default;
 }
 
 int set_num_threads(int threads) {
