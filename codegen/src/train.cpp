@@ -671,6 +671,21 @@ void conv_weight_gradient(Func dw, Func dacc, bool dacc_inline, Func padded, con
         part.vectorize(part.args()[3], V);
         done.insert(part.name());
     }
+    // The block's padded input copied once per block into a buffer of 4
+    // vectors of images (a constant extent, zeros past the batch) when it
+    // fits L2: its strides become constants, the taps' loads immediate
+    // offsets. With the batch's run-time stride, LLVM computed the kw
+    // addresses in vector registers each step (vpaddq, vpextrq next to
+    // the FMAs). LeNet's step as above: 10.4 / 10.2 / 10.4 -> 9.6 / 9.7 /
+    // 9.7 ms (conv1's weight gradient 15% -> 10% of it).
+    const int plane = (d.in.w() + d.pad_left + d.pad_right) * (d.in.h() + d.pad_top + d.pad_bottom) * d.in.c();
+    if (plane * 4 * V * int(sizeof(float)) <= 256 * 1024) {
+        Func block = padded.in(lanes);
+        block.compute_at(lanes, nb).bound_extent(block.args()[3], 4 * V);
+        images_innermost(block);
+        block.vectorize(block.args()[3], V);
+        done.insert(block.name());
+    }
     sum.compute_root();
     done.insert({lanes.name(), sum.name(), dw.name()});
 }
@@ -979,7 +994,17 @@ void schedule_conv_layer(const Derivative& adjoint, const forward_pipeline::node
         image_tiles(fwd, acc, acc.rvars(), 1, tx, tc, m);
         // The row's taps unrolled: constant offsets, input vectors shared by the tile's pixels.
         if (unroll_taps) acc.update().unroll(acc.rvars()[0]);
-        done.insert({acc.name(), fwd.name()});
+        // The block's padded input copied into a buffer of its own (one
+        // vector of images: constant strides, the taps' loads immediate
+        // offsets; from the root copy, whose x stride is the batch's,
+        // LLVM computed the kw addresses in vector registers each step).
+        // LeNet's step, parts of 64, one thread, AVX2 (Zen 3), interleaved
+        // A/B: 10.6 / 10.7 / 10.3 -> 10.3 / 10.0 / 10.1 ms.
+        Func block = Func(parts.padded).in(acc);
+        block.compute_at(fwd, Var("no"));
+        images_innermost(block);
+        block.vectorize(block.args()[3], m.vec);
+        done.insert({acc.name(), fwd.name(), block.name()});
     }
 
     Func dacc = adjoint(acc, acc.num_update_definitions() - 1);
