@@ -571,6 +571,32 @@ TEST_CASE("channel-major convs match on random shapes", "[codegen][conv2d][sched
     }
 }
 
+// Convs with many input channels (multiples of 16 from 32) reduce over them
+// in blocks of 16, accumulating each block's image (or row) in memory, rows
+// computed to a multiple of the tile width: random shapes (rows the tile
+// does not divide, strides, padding) against the naive loops. Seeds 1250 + r.
+TEST_CASE("channel-major convs over blocks of input channels match", "[codegen][conv2d][schedule]") {
+    cg::lower_options om;
+    om.weights_output_major = true;
+    std::mt19937 g(2026);
+    for (int r = 0, count = random_configs(6); r < count; ++r) {
+        const int c = 16 * pick(g, 2, 4), h = pick(g, 1, 12), w = pick(g, 1, 20);
+        layer_desc d = conv(8 * pick(g, 1, 4), pick(g, 1, 3), pick(g, 1, 3), pick(g, 1, 2), pick(g, 1, 2),
+                            {pick(g, 0, 1), pick(g, 0, 1), pick(g, 0, 1), pick(g, 0, 1)}, pick(g, 0, 1) == 1,
+                            false);
+        if (h + d.pad_top + d.pad_bottom < d.kh || w + d.pad_left + d.pad_right < d.kw) {
+            --r;  // kernel does not fit: draw again
+            continue;
+        }
+        const auto nodes = make_net(make_shape(c, h, w), {d, plain(op::relu)});
+        if (!nodes[1].output_major_weight()) {
+            --r;  // a row-major conv: drawn again
+            continue;
+        }
+        check_network(nodes, pick(g, 1, 3), 1250 + static_cast<std::uint32_t>(r), om);
+    }
+}
+
 // A trailing run of dense layers is computed in blocks of samples once the
 // batch fills a block (6 on AVX2): batches below, at and around the block
 // size, not multiples of it (the last block is shifted inwards and
