@@ -991,9 +991,15 @@ void winograd_weight_gradient(Func dw, Func dacc, bool dacc_inline, Func padded,
         .unroll(ci_i)
         .unroll(co_i)
         .parallel(nb);
+    // v and g stored point-major (a point's rows contiguous, as the tiles
+    // read them for one e): point-minor, each cache line held two points
+    // and the tiles of one point used half of it. LeNet's step, parts of
+    // 64, one thread, AVX2 (Zen 3), interleaved A/B, six runs each:
+    // 8.85-9.05 -> 8.72-9.04 ms (min; medians 8.94 -> 8.76), conv2's weight
+    // gradient 15.8% -> 14.2% of it.
     for (Func f : {v, g}) {
         const auto fa = f.args();  // e, t, row, channel, n
-        f.compute_at(lanes, r.z).reorder_storage(fa[4], fa[0], fa[1], fa[2], fa[3]).vectorize(fa[4], V).unroll(fa[0]);
+        f.compute_at(lanes, r.z).reorder_storage(fa[4], fa[1], fa[2], fa[3], fa[0]).vectorize(fa[4], V).unroll(fa[0]);
     }
     if (dacc_inline) {  // the output gradient of the vector of images, once
         Func part = dacc.in(g);
