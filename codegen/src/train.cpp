@@ -246,6 +246,18 @@ void images_at_root(Func f, const machine& m) {
     in_image_vectors(f, a[3], {a[0], a[1], a[2]}, m);
 }
 
+// A copy of f (a Func of images) for `reader` alone, computed at `at`, the
+// images innermost in vectors: what the reader's tiles read, in cache, with
+// the copy's own (often constant) strides. Marked done.
+Func images_copy(Func f, Func reader, LoopLevel at, int vec, std::set<std::string>& done) {
+    Func copy = f.in(reader);
+    copy.compute_at(at);
+    images_innermost(copy);
+    copy.vectorize(copy.args()[3], vec);
+    done.insert(copy.name());
+    return copy;
+}
+
 // Every stage of a Func of images: the pure definition as images_at_root,
 // updates that write whole vectors of images likewise (their reduction
 // inside), others by the generic stage schedule.
@@ -680,12 +692,7 @@ void conv_weight_gradient(Func dw, Func dacc, bool dacc_inline, Func padded, con
         // time when one input channel runs over the rows, else the whole
         // block (once, not once per input channel: LeNet conv2 per row 1.0
         // ms, per block 0.2).
-        Func part = dacc.in(lanes);
-        if (d.in.c() == 1) part.compute_at(lanes, r.y);
-        else part.compute_at(lanes, nb);
-        images_innermost(part);
-        part.vectorize(part.args()[3], V);
-        done.insert(part.name());
+        images_copy(dacc, lanes, d.in.c() == 1 ? LoopLevel(lanes, r.y) : LoopLevel(lanes, nb), V, done);
     }
     // The block's padded input copied once per block into a buffer of 4
     // vectors of images (a constant extent, zeros past the batch) when it
@@ -696,11 +703,8 @@ void conv_weight_gradient(Func dw, Func dacc, bool dacc_inline, Func padded, con
     // 9.7 ms (conv1's weight gradient 15% -> 10% of it).
     const int plane = (d.in.w() + d.pad_left + d.pad_right) * (d.in.h() + d.pad_top + d.pad_bottom) * d.in.c();
     if (plane * 4 * V * int(sizeof(float)) <= 256 * 1024) {
-        Func block = padded.in(lanes);
-        block.compute_at(lanes, nb).bound_extent(block.args()[3], 4 * V);
-        images_innermost(block);
-        block.vectorize(block.args()[3], V);
-        done.insert(block.name());
+        Func block = images_copy(padded, lanes, LoopLevel(lanes, nb), V, done);
+        block.bound_extent(block.args()[3], 4 * V);
     }
     sum.compute_root();
     done.insert({lanes.name(), sum.name(), dw.name()});
@@ -753,13 +757,7 @@ void conv_input_gradient(Func dpadded, Func dacc, bool dacc_inline, Func w, cons
     const int vectors = std::clamp(m.accumulators / d.in.c(), 1, 4);
     Func root = dx.in();
     image_tiles(root, dx, {r.z, r.x, r.y}, vectors, 1, std::min(d.in.c(), m.accumulators / vectors), m);
-    if (dacc_inline) {  // computed for each block of images the tiles run
-        Func block = dacc.in(dx);
-        block.compute_at(root, Var("no"));
-        images_innermost(block);
-        block.vectorize(block.args()[3], m.vec);
-        done.insert(block.name());
-    }
+    if (dacc_inline) images_copy(dacc, dx, LoopLevel(root, Var("no")), m.vec, done);  // per block of images
     done.insert({dx.name(), root.name(), dpadded.name()});
 }
 
@@ -1001,13 +999,7 @@ void winograd_weight_gradient(Func dw, Func dacc, bool dacc_inline, Func padded,
         const auto fa = f.args();  // e, t, row, channel, n
         f.compute_at(lanes, r.z).reorder_storage(fa[4], fa[1], fa[2], fa[3], fa[0]).vectorize(fa[4], V).unroll(fa[0]);
     }
-    if (dacc_inline) {  // the output gradient of the vector of images, once
-        Func part = dacc.in(g);
-        part.compute_at(lanes, r.z);
-        images_innermost(part);
-        part.vectorize(part.args()[3], V);
-        done.insert(part.name());
-    }
+    if (dacc_inline) images_copy(dacc, g, LoopLevel(lanes, r.z), V, done);  // per vector of images, once
     sum.compute_root();
     done.insert({v.name(), g.name(), lanes.name(), sum.name(), out.name(), dw.name()});
 }
@@ -1037,11 +1029,8 @@ void schedule_conv_layer(const Derivative& adjoint, const forward_pipeline::node
         // LLVM computed the kw addresses in vector registers each step).
         // LeNet's step, parts of 64, one thread, AVX2 (Zen 3), interleaved
         // A/B: 10.6 / 10.7 / 10.3 -> 10.3 / 10.0 / 10.1 ms.
-        Func block = Func(parts.padded).in(acc);
-        block.compute_at(fwd, Var("no"));
-        images_innermost(block);
-        block.vectorize(block.args()[3], m.vec);
-        done.insert({acc.name(), fwd.name(), block.name()});
+        images_copy(parts.padded, acc, LoopLevel(fwd, Var("no")), m.vec, done);
+        done.insert({acc.name(), fwd.name()});
     }
 
     Func dacc = adjoint(acc, acc.num_update_definitions() - 1);
