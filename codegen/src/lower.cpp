@@ -374,7 +374,7 @@ void schedule_conv2d_channel_major(Func root, node_funcs f, const layer_desc& d,
     // two loops is the parallel one (for N=1; a parallel loop over the
     // channel blocks of each row made conv3x3 64->64 @56 at N=32 no faster
     // on two threads than on one).
-    const bool blocks_inside_rows = 4L * d.in.c() * d.kh * d.kw * C <= 256 * 1024;
+    const bool blocks_inside_rows = 4L * d.in.c() * d.kh * d.kw * C <= l2_budget;
     f.cm.split(c, co, ci, tc * cv).split(x, xo, xi, tx);
     if (blocks_inside_rows) f.cm.reorder(ci, xi, xo, co, y);
     else f.cm.reorder(ci, xi, xo, y, co);
@@ -400,9 +400,10 @@ void schedule_conv2d_channel_major(Func root, node_funcs f, const layer_desc& d,
     if (d.in.c() >= 2 * channel_block && d.in.c() % channel_block == 0) {
         Var axo("axo"), axi("axi");
         RVar rco("rco"), rci("rci");
-        const bool image_block_fits = 4L * (W + tx) * d.out.h() * tc * cv <= 256 * 1024;
+        const int row = (W + tx - 1) / tx * tx;  // whole tiles
+        const bool image_block_fits = 4L * row * d.out.h() * tc * cv <= l2_budget;
         f.acc.compute_at(f.cm, blocks_inside_rows || image_block_fits ? co : y).vectorize(c, cv);
-        if (W % tx) f.acc.bound_extent(x, (W + tx - 1) / tx * tx);
+        if (row != W) f.acc.bound_extent(x, row);
         f.acc.update()
             .split(x, axo, axi, tx)
             .split(r[2], rco, rci, channel_block)

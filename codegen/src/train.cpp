@@ -640,9 +640,10 @@ struct image_blocks {
     Expr vectors;  // per block
     Expr count;
 };
+constexpr int max_block_vectors = 4;
 image_blocks weight_gradient_blocks(Expr batch, const machine& m) {
     const Expr vectors = (batch + m.vec - 1) / m.vec;
-    const Expr per_block = min(vectors, 4);
+    const Expr per_block = min(vectors, max_block_vectors);
     return {per_block, (vectors + per_block - 1) / per_block};
 }
 
@@ -694,17 +695,17 @@ void conv_weight_gradient(Func dw, Func dacc, bool dacc_inline, Func padded, con
         // ms, per block 0.2).
         images_copy(dacc, lanes, d.in.c() == 1 ? LoopLevel(lanes, r.y) : LoopLevel(lanes, nb), V, done);
     }
-    // The block's padded input copied once per block into a buffer of 4
-    // vectors of images (a constant extent, zeros past the batch) when it
+    // The block's padded input copied once per block into a buffer of the
+    // largest block (a constant extent, zeros past the batch) when it
     // fits L2: its strides become constants, the taps' loads immediate
     // offsets. With the batch's run-time stride, LLVM computed the kw
     // addresses in vector registers each step (vpaddq, vpextrq next to
     // the FMAs). LeNet's step as above: 10.4 / 10.2 / 10.4 -> 9.6 / 9.7 /
     // 9.7 ms (conv1's weight gradient 15% -> 10% of it).
     const int plane = (d.in.w() + d.pad_left + d.pad_right) * (d.in.h() + d.pad_top + d.pad_bottom) * d.in.c();
-    if (plane * 4 * V * int(sizeof(float)) <= 256 * 1024) {
+    if (plane * max_block_vectors * V * long(sizeof(float)) <= l2_budget) {
         Func block = images_copy(padded, lanes, LoopLevel(lanes, nb), V, done);
-        block.bound_extent(block.args()[3], 4 * V);
+        block.bound_extent(block.args()[3], max_block_vectors * V);
     }
     sum.compute_root();
     done.insert({lanes.name(), sum.name(), dw.name()});

@@ -89,6 +89,9 @@ struct machine {
     bool parallel = true;  // false: the stage runs inside a consumer's (parallel) loop over images
 };
 machine machine_for(const Halide::Target& t);
+// Bytes of a core's L2 a schedule plans to keep a working set in (half of
+// Zen 3's 512 KiB; Zen 4 and Sapphire Rapids have more).
+constexpr long l2_budget = 256 * 1024;
 // The widest vector (a power of two, at most the machine's) that fits `extent`.
 int vector_width(int extent, const machine& m);
 // Outputs per register tile of a dense layer: two vectors when it has them.
