@@ -49,6 +49,11 @@ struct node_funcs {
     // conv2d computed channel-major (defined only then): acc is (c, x, y, n)
     // and cm its per-image result, which out.f reads in NCHW order.
     Func cm;
+    // A channel-major 3x3 conv computed as Winograd F(2, 3) along the rows
+    // (defined only then): acc is (c, e, xp, y, n), the products of the
+    // transformed weights wu (c, e, ky, ci) and input rows wv (xp, yy, ci, e, n)
+    // at the four points e of each pair xp of output pixels.
+    Func wu, wv;
 };
 
 std::string node_name(int index, const layer_desc& d) { return fmt::format("n{}_{}", index, op_name(d.kind)); }
@@ -90,9 +95,67 @@ Func pad_spatial(const value& in, Expr fill, const layer_desc& d, const std::str
     return padded;
 }
 
+}  // namespace
+
+// Whether a channel-major conv is computed as Winograd F(2, 3) along its
+// rows: 3 taps wide, stride 1 along the rows, enough input channels for the
+// reduction in blocks of 16 (schedule_conv2d_channel_major) that keeps the
+// transformed weights and rows of a block in L1, and at least 64 pairs of
+// output pixels per image: the weights are transformed per image (or per
+// row), about 3 operations per transformed weight, which each pair then uses
+// once. Measured on an AMD Zen 4 (AVX-512), one thread, against oneDNN's
+// blocked layout (bench/run_suite.py): conv3x3 64->64 @56 0.88x -> 1.14x
+// (N=1) and 1.16x (N=32), 128 @28 0.92x -> 1.24-1.28x, 256 @14 (98 pairs)
+// 0.84-0.90x -> 1.07-1.14x; 512 @7 (28 pairs) fell from 0.80-0.84x to
+// 0.62-0.78x and stays direct.
+bool winograd_rows(const layer_desc& d) {
+    const int pairs = (d.out.w() + 1) / 2 * d.out.h();
+    return d.kw == 3 && d.sw == 1 && d.in.c() >= 32 && d.in.c() % 16 == 0 && pairs >= 64;
+}
+
+namespace {
+
+// Winograd F(2, 3) along the rows (Lavin & Gray, "Fast Algorithms for
+// Convolutional Neural Networks"): a pair of outputs y0, y1 of a row from four
+// inputs d0..d3 and taps g0..g2 with 4 multiplies instead of 6,
+//   V = (d0 - d2, d1 + d2, d2 - d1, d1 - d3)            (input transform)
+//   U = (g0, (g0 + g1 + g2) / 2, (g0 - g1 + g2) / 2, g2) (weight transform)
+//   M_e = sum over ky and input channels of U_e * V_e
+//   y0 = M0 + M1 + M2, y1 = M1 - M2 - M3                (output transform)
+// The bias starts M1, which both outputs add.
+void define_winograd_rows(node_funcs& r, const layer_desc& d, Func w, const Func* b, const std::string& name) {
+    const Var e("e"), ky("ky"), ci("ci");
+    auto tap = [&](int j) {  // g_j: the weight at horizontal offset j (flipped for a true convolution)
+        return w(d.flip ? 2 - j : j, d.flip ? d.kh - 1 - ky : Expr(ky), ci, c);
+    };
+    r.wu = Func(name + "_wu");
+    r.wu(c, e, ky, ci) = mux(e, {tap(0), 0.5f * (tap(0) + tap(1) + tap(2)), 0.5f * (tap(0) - tap(1) + tap(2)), tap(2)});
+    auto in = [&](int j) { return r.padded(2 * x + j - d.pad_left, y - d.pad_top, c, n); };
+    r.wv = Func(name + "_wv");
+    r.wv(x, y, c, e, n) = mux(e, {in(0) - in(2), in(1) + in(2), in(2) - in(1), in(1) - in(3)});
+    RDom k(0, d.kh, 0, d.in.c(), name + "_r");
+    r.acc = Func(name + "_acc");
+    r.acc(c, e, x, y, n) = b ? select(e == 1, (*b)(c), 0.0f) : Expr(0.0f);
+    r.acc(c, e, x, y, n) += r.wu(c, e, k.x, k.y) * r.wv(x, y * d.sh + k.x, k.y, e, n);
+    auto m = [&](int point) { return r.acc(c, point, x / 2, y, n); };
+    r.cm = Func(name + "_cm");
+    r.cm(c, x, y, n) = select(x % 2 == 0, m(0) + m(1) + m(2), m(1) - m(2) - m(3));
+}
+
 node_funcs define_conv2d(const layer_desc& d, const value& in, Func w, const Func* b, bool channel_major,
                           const std::string& name) {
     node_funcs r;
+    if (channel_major && winograd_rows(d)) {
+        // The pairs of the last column read up to one pixel past the padded
+        // row: the input is read bounded (the padding's zero beyond it).
+        layer_desc bounded = d;
+        bounded.pad_right = std::max(d.pad_right, 1);
+        r.padded = pad_spatial(in, 0.0f, bounded, name);
+        define_winograd_rows(r, d, w, b, name);
+        r.out.f = Func(name);
+        r.out.f(x, y, c, n) = r.cm(c, x, y, n);
+        return r;
+    }
     r.padded = pad_spatial(in, 0.0f, d, name);
     RDom k(0, d.kw, 0, d.kh, 0, d.in.c(), name + "_r");
     Expr kx = d.flip ? d.kw - 1 - k.x : Expr(k.x);  // true convolution reads the kernel flipped
@@ -321,6 +384,43 @@ void schedule_conv2d(Func root, node_funcs f, const layer_desc& d, const machine
     else schedule_padded(root, f.padded, d, m);
 }
 
+// A channel-major conv as Winograd F(2, 3) along the rows (define_winograd_rows;
+// its cm tiles split by schedule_conv2d_channel_major): the products acc are
+// reduced over kh x the input channels in blocks of 16, in register tiles of
+// tx pairs x the block's `channels` (tc vectors) for one point e at a time,
+// as the direct conv's tiles below but with a third fewer multiply-adds and
+// no loop over the taps of a row. acc is computed for the whole image when it
+// fits L2, per row otherwise; each block of 16 input channels transforms its
+// input rows (wv, 4 floats per pair of pixels) into L1 first, and its
+// weights (wu) when acc covers the image; when it covers a row, the weights
+// are transformed for the image (blocks inside the rows) or for the block of
+// output channels.
+void schedule_winograd_rows(node_funcs f, const layer_desc& d, const machine& m, int channels, int tx,
+                            bool blocks_inside_rows) {
+    constexpr int channel_block = 16;  // winograd_rows: the input channels are a multiple
+    const int cv = vector_width(channels, m);
+    const int pairs = (d.out.w() + 1) / 2, row = (pairs + tx - 1) / tx * tx;  // whole tiles of pairs
+    const bool whole_image = !blocks_inside_rows && 4L * 4 * row * d.out.h() * channels <= l2_budget;
+    const Var co("co"), e("e");
+    Var axo("axo"), axi("axi");
+    RVar rco("rco"), rci("rci");
+    f.acc.compute_at(f.cm, whole_image || blocks_inside_rows ? co : y).bound_extent(x, row).vectorize(c, cv);
+    const auto r = f.acc.rvars();  // ky, input channel
+    f.acc.update()
+        .split(x, axo, axi, tx)
+        .split(r[1], rco, rci, channel_block)
+        .reorder(c, axi, r[0], rci, e, axo, y, rco, n)
+        .vectorize(c, cv)
+        .unroll(c)
+        .unroll(axi);
+    f.wv.compute_at(f.acc, rco).reorder(e, x, y, c, n).vectorize(x, vector_width(pairs, m), TailStrategy::RoundUp)
+        .unroll(e);
+    if (whole_image) f.wu.compute_at(f.acc, rco);
+    else if (blocks_inside_rows) f.wu.compute_at(f.cm, n);
+    else f.wu.compute_at(f.cm, co);
+    f.wu.vectorize(c, cv).unroll(e);
+}
+
 // A conv computes channel-major (vectors of output channels, tiles of a few
 // pixels of a row) when its weights arrive output-major
 // (layer_desc::output_major_weight), row-major (vectors along x) otherwise.
@@ -347,12 +447,14 @@ void schedule_conv2d(Func root, node_funcs f, const layer_desc& d, const machine
 // exp's constants out of the loop nest and spilled accumulators.
 void schedule_conv2d_channel_major(Func root, node_funcs f, const layer_desc& d, const machine& m, bool cm_storage) {
     const int W = d.out.w(), C = d.out.c();
+    const bool winograd = f.wv.defined();
+    const int tile_w = winograd ? (W + 1) / 2 : W;  // a Winograd tile's columns are pairs of pixels
     const int cv = vector_width(C, m);  // 8 channels on AVX-512 when C_out is not a multiple of 16
     int tc = 1, tx = 1;
     double best = 0;
     for (int c_vectors = 1; c_vectors <= 3 && c_vectors * cv <= C; ++c_vectors)
-        for (int t = 1; t * c_vectors <= m.accumulators && t <= W; ++t) {
-            const double useful = t * c_vectors * shifted_tiles_useful(W, t) * shifted_tiles_useful(C, c_vectors * cv);
+        for (int t = 1; t * c_vectors <= m.accumulators && t <= tile_w; ++t) {
+            const double useful = t * c_vectors * shifted_tiles_useful(tile_w, t) * shifted_tiles_useful(C, c_vectors * cv);
             const double rate = tile_rate(useful, t * c_vectors, t + c_vectors, 0.5);
             if (rate > best + 1e-9) best = rate, tx = t, tc = c_vectors;
         }
@@ -375,12 +477,22 @@ void schedule_conv2d_channel_major(Func root, node_funcs f, const layer_desc& d,
     // channel blocks of each row made conv3x3 64->64 @56 at N=32 no faster
     // on two threads than on one).
     const bool blocks_inside_rows = 4L * d.in.c() * d.kh * d.kw * C <= l2_budget;
-    f.cm.split(c, co, ci, tc * cv).split(x, xo, xi, tx);
+    f.cm.split(c, co, ci, tc * cv);
+    // Winograd: whole tiles of pairs (an even start: x % 2 is known in the
+    // unrolled tile, and the output transform needs no select).
+    if (winograd) f.cm.split(x, xo, xi, 2 * tx, TailStrategy::RoundUp);
+    else f.cm.split(x, xo, xi, tx);
     if (blocks_inside_rows) f.cm.reorder(ci, xi, xo, co, y);
     else f.cm.reorder(ci, xi, xo, y, co);
     f.cm.vectorize(ci, cv).unroll(ci).unroll(xi);
     par(f.cm, blocks_inside_rows ? VarOrRVar(y) : VarOrRVar(co), m);
     const auto r = f.acc.rvars();
+    if (winograd) {
+        schedule_winograd_rows(f, d, m, tc * cv, tx, blocks_inside_rows);
+        if (d.has_padding()) schedule_padded(root, f.padded, d, m);
+        else f.padded.compute_inline();
+        return;
+    }
     // Many input channels: the reduction over them in blocks of 16, each
     // block's weights (16 x kh x kw x the tile's channels: 9 KiB for 3x3 on
     // AVX2) reused from L1 by every tile of the channel block's image, which

@@ -597,6 +597,38 @@ TEST_CASE("channel-major convs over blocks of input channels match", "[codegen][
     }
 }
 
+// 3-wide convs of stride 1 along the rows with many input channels run as
+// Winograd F(2, 3) along the rows: odd and even widths (the last pair half
+// outside), every padding, vertical strides, kernel heights 1-3, flipped
+// kernels, with and without bias, against the naive loops (direct
+// multiply-adds in double). Seeds 1300 + r.
+TEST_CASE("3-tap convs as Winograd rows match the direct convolution", "[codegen][conv2d][schedule]") {
+    cg::lower_options om;
+    om.weights_output_major = true;
+    std::mt19937 g(2027);
+    int winograd = 0;
+    for (int r = 0, count = random_configs(6); r < count; ++r) {
+        const int c = 16 * pick(g, 2, 4), h = pick(g, 6, 16), w = pick(g, 9, 33);
+        layer_desc d = conv(8 * pick(g, 1, 4), pick(g, 1, 3), 3, pick(g, 1, 2), 1,
+                            {pick(g, 0, 1), pick(g, 0, 1), pick(g, 0, 1), pick(g, 0, 1)}, pick(g, 0, 1) == 1,
+                            pick(g, 0, 1) == 1);
+        const auto nodes = make_net(make_shape(c, h, w), {d, plain(op::relu)});
+        if (!nodes[1].output_major_weight() || !cg::winograd_rows(nodes[1])) {
+            --r;  // not a Winograd conv: drawn again
+            continue;
+        }
+        ++winograd;
+        check_network(nodes, pick(g, 1, 2), 1300 + static_cast<std::uint32_t>(r), om);
+    }
+    CHECK(winograd >= 6);
+    // and the rule: 3 taps, stride 1 along rows, input channels in blocks of 16, enough pairs
+    const auto lay = [](int c, int h, int w, layer_desc d) { return make_net(make_shape(c, h, w), {d})[1]; };
+    CHECK(cg::winograd_rows(lay(64, 56, 56, conv(64, 3, 3, 1, 1, {1, 1, 1, 1}))));
+    CHECK_FALSE(cg::winograd_rows(lay(512, 7, 7, conv(512, 3, 3, 1, 1, {1, 1, 1, 1}))));  // 28 pairs
+    CHECK_FALSE(cg::winograd_rows(lay(64, 56, 56, conv(64, 3, 3, 1, 2, {1, 1, 1, 1}))));  // stride 2 along rows
+    CHECK_FALSE(cg::winograd_rows(lay(24, 56, 56, conv(64, 3, 3, 1, 1, {1, 1, 1, 1}))));  // 24 input channels
+}
+
 // A trailing run of dense layers is computed in blocks of samples once the
 // batch fills a block (6 on AVX2): batches below, at and around the block
 // size, not multiples of it (the last block is shifted inwards and

@@ -104,6 +104,10 @@ double shifted_tiles_useful(int extent, int t);
 // loads per reduction step (two of each per cycle), plus `overhead` cycles.
 double tile_rate(double useful_fmas, int fmas, int loads, double overhead);
 
+// Whether a conv computed channel-major (its weights output-major) runs as
+// Winograd F(2, 3) along its rows (see codegen/src/lower.cpp).
+bool winograd_rows(const layer_desc& d);
+
 // Checks what the DSL checks at compile time, for descriptions built at run
 // time; throws std::invalid_argument naming the node and the numbers.
 void validate(std::span<const layer_desc> nodes);
