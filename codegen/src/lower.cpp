@@ -95,26 +95,6 @@ Func pad_spatial(const value& in, Expr fill, const layer_desc& d, const std::str
     return padded;
 }
 
-}  // namespace
-
-// Whether a channel-major conv is computed as Winograd F(2, 3) along its
-// rows: 3 taps wide, stride 1 along the rows, enough input channels for the
-// reduction in blocks of 16 (schedule_conv2d_channel_major) that keeps the
-// transformed weights and rows of a block in L1, and at least 64 pairs of
-// output pixels per image: the weights are transformed per image (or per
-// row), about 3 operations per transformed weight, which each pair then uses
-// once. Measured on an AMD Zen 4 (AVX-512), one thread, against oneDNN's
-// blocked layout (bench/run_suite.py): conv3x3 64->64 @56 0.88x -> 1.14x
-// (N=1) and 1.16x (N=32), 128 @28 0.92x -> 1.24-1.28x, 256 @14 (98 pairs)
-// 0.84-0.90x -> 1.07-1.14x; 512 @7 (28 pairs) fell from 0.80-0.84x to
-// 0.62-0.78x and stays direct.
-bool winograd_rows(const layer_desc& d) {
-    const int pairs = (d.out.w() + 1) / 2 * d.out.h();
-    return d.kw == 3 && d.sw == 1 && d.in.c() >= 32 && d.in.c() % 16 == 0 && pairs >= 64;
-}
-
-namespace {
-
 // Winograd F(2, 3) along the rows (Lavin & Gray, "Fast Algorithms for
 // Convolutional Neural Networks"): a pair of outputs y0, y1 of a row from four
 // inputs d0..d3 and taps g0..g2 with 4 multiplies instead of 6,
@@ -122,14 +102,16 @@ namespace {
 //   U = (g0, (g0 + g1 + g2) / 2, (g0 - g1 + g2) / 2, g2) (weight transform)
 //   M_e = sum over ky and input channels of U_e * V_e
 //   y0 = M0 + M1 + M2, y1 = M1 - M2 - M3                (output transform)
-// The bias starts M1, which both outputs add.
-void define_winograd_rows(node_funcs& r, const layer_desc& d, Func w, const Func* b, const std::string& name) {
-    const Var e("e"), ky("ky"), ci("ci");
-    auto tap = [&](int j) {  // g_j: the weight at horizontal offset j (flipped for a true convolution)
-        return w(d.flip ? 2 - j : j, d.flip ? d.kh - 1 - ky : Expr(ky), ci, c);
-    };
-    r.wu = Func(name + "_wu");
-    r.wu(c, e, ky, ci) = mux(e, {tap(0), 0.5f * (tap(0) + tap(1) + tap(2)), 0.5f * (tap(0) - tap(1) + tap(2)), tap(2)});
+// U arrives transformed (layer_desc::winograd_rows_weight: constnet::model
+// transforms the weights when they change), as u(c, e, ky, ci). The bias
+// starts M1, which both outputs add.
+void define_winograd_rows(node_funcs& r, const layer_desc& d, Func u, const Func* b, const std::string& name) {
+    const Var e("e");
+    r.wu = u;
+    if (d.flip) {  // a true convolution reads the taps reversed: g0 <-> g2 is U0 <-> U3, and the rows reversed
+        r.wu = Func(name + "_wu");
+        r.wu(c, e, x, y) = u(c, select(e == 0 || e == 3, 3 - e, e), d.kh - 1 - x, y);
+    }
     auto in = [&](int j) { return r.padded(2 * x + j - d.pad_left, y - d.pad_top, c, n); };
     r.wv = Func(name + "_wv");
     r.wv(x, y, c, e, n) = mux(e, {in(0) - in(2), in(1) + in(2), in(2) - in(1), in(1) - in(3)});
@@ -145,7 +127,7 @@ void define_winograd_rows(node_funcs& r, const layer_desc& d, Func w, const Func
 node_funcs define_conv2d(const layer_desc& d, const value& in, Func w, const Func* b, bool channel_major,
                           const std::string& name) {
     node_funcs r;
-    if (channel_major && winograd_rows(d)) {
+    if (channel_major && d.winograd_rows_weight()) {
         // The pairs of the last column read up to one pixel past the padded
         // row: the input is read bounded (the padding's zero beyond it).
         layer_desc bounded = d;
@@ -391,13 +373,20 @@ void schedule_conv2d(Func root, node_funcs f, const layer_desc& d, const machine
 // as the direct conv's tiles below but with a third fewer multiply-adds and
 // no loop over the taps of a row. acc is computed for the whole image when it
 // fits L2, per row otherwise; each block of 16 input channels transforms its
-// input rows (wv, 4 floats per pair of pixels) into L1 first, and its
-// weights (wu) when acc covers the image; when it covers a row, the weights
-// are transformed for the image (blocks inside the rows) or for the block of
-// output channels.
+// input rows (wv, 4 floats per pair of pixels) into L1 first. The points e
+// are the loop outside the rows: a tile reads one point's weights of the
+// block (9 KiB for 3 vectors of 16 channels), which stay in L1 over the
+// image's rows. The weights arrive transformed (wu is the parameter, or its
+// flipped view): transformed per block in the pipeline, they took a third of
+// conv3x3 512->512 @7's time (28 pairs of pixels in its image use each; the
+// weights were read from memory with little arithmetic to hide it).
+// Measured on an AMD Zen 4 (AVX-512), one thread, against oneDNN's blocked
+// layout (bench/run_suite.py; the machine's noise is +-10%): conv3x3
+// 64->64 @56 0.88x -> 1.07-1.20x, 128 @28 0.92x -> 1.15-1.28x, 256 @14
+// 0.84-0.90x -> 1.03-1.17x (N=1 and 32); 512 @7 0.78-0.88x before and after.
 void schedule_winograd_rows(node_funcs f, const layer_desc& d, const machine& m, int channels, int tx,
-                            bool blocks_inside_rows, LoopLevel image) {
-    constexpr int channel_block = 16;  // winograd_rows: the input channels are a multiple
+                            bool blocks_inside_rows) {
+    constexpr int channel_block = 16;  // layer_desc::winograd_rows_weight: the input channels are a multiple
     const int cv = vector_width(channels, m);
     const int pairs = (d.out.w() + 1) / 2, row = (pairs + tx - 1) / tx * tx;  // whole tiles of pairs
     const bool whole_image = !blocks_inside_rows && 4L * 4 * row * d.out.h() * channels <= l2_budget;
@@ -409,16 +398,12 @@ void schedule_winograd_rows(node_funcs f, const layer_desc& d, const machine& m,
     f.acc.update()
         .split(x, axo, axi, tx)
         .split(r[1], rco, rci, channel_block)
-        .reorder(c, axi, r[0], rci, e, axo, y, rco, n)
+        .reorder(c, axi, r[0], rci, axo, y, e, rco, n)
         .vectorize(c, cv)
         .unroll(c)
         .unroll(axi);
     f.wv.compute_at(f.acc, rco).reorder(e, x, y, c, n).vectorize(x, vector_width(pairs, m), TailStrategy::RoundUp)
         .unroll(e);
-    if (whole_image) f.wu.compute_at(f.acc, rco);
-    else if (blocks_inside_rows) f.wu.compute_at(image);
-    else f.wu.compute_at(f.cm, co);
-    f.wu.vectorize(c, cv).unroll(e);
 }
 
 // A conv computes channel-major (vectors of output channels, tiles of a few
@@ -495,7 +480,7 @@ void schedule_conv2d_channel_major(Func root, node_funcs f, const layer_desc& d,
     if (!per_row) par(f.cm, blocks_inside_rows ? VarOrRVar(y) : VarOrRVar(co), m);
     const auto r = f.acc.rvars();
     if (winograd) {
-        schedule_winograd_rows(f, d, m, tc * cv, tx, blocks_inside_rows, LoopLevel(root, n));
+        schedule_winograd_rows(f, d, m, tc * cv, tx, blocks_inside_rows);
         if (d.has_padding()) schedule_padded(root, f.padded, d, m);
         else f.padded.compute_inline();
         return;
@@ -835,16 +820,19 @@ forward_pipeline lower_forward(std::span<const layer_desc> nodes, const lower_op
         if (d.has_params()) {
             const int mod = module_index(idx);
             w = ImageParam(Float(32), d.weight_rank(), fmt::format("p{}_weight", mod));
-            auto ws = d.weight_shape();
-            std::vector<int> extents(ws.rbegin() + (4 - d.weight_rank()), ws.rend());  // PyTorch's, reversed
-            if (output_major) std::rotate(extents.rbegin(), extents.rbegin() + 1, extents.rend());
-            p.param_extents.push_back(extents);
+            const auto fe = d.forward_weight_extents(opt.weights_output_major);
+            p.param_extents.emplace_back(fe.begin(), fe.begin() + d.weight_rank());
             constrain(w, p.param_extents.back());
             p.params.push_back(w);
             wf = opt.bounded_reads ? BoundaryConditions::repeat_edge(w) : Func(w);
-            if (output_major && d.kind == op::conv2d) {  // back to (kw, kh, C_in, C_out) indexing
+            const bool channel_major = output_major && opt.schedule && opt.autoscheduler.empty();
+            if (output_major && d.kind == op::conv2d && !(channel_major && d.winograd_rows_weight())) {
+                // back to (kw, kh, C_in, C_out) indexing
                 Func rotated(fmt::format("p{}_weight_om", mod));
-                rotated(x, y, c, n) = wf(n, x, y, c);
+                if (d.winograd_rows_weight())  // the taps from U: g0 = U0, g1 = U1 - U2, g2 = U3
+                    rotated(x, y, c, n) = mux(x, {wf(n, 0, y, c), wf(n, 1, y, c) - wf(n, 2, y, c), wf(n, 3, y, c)});
+                else
+                    rotated(x, y, c, n) = wf(n, x, y, c);
                 wf = rotated;
             }
             if (d.bias) {

@@ -37,6 +37,22 @@ void output_major(const buffer& w, buffer& wt) {
                 for (int i = i0; i < std::min(i0 + block, in); ++i) dst[static_cast<long>(i) * out + o] = src[static_cast<long>(o) * in + i];
 }
 
+void winograd_rows(const buffer& w, buffer& u) {
+    const int kh = w.dim(1).extent(), in = w.dim(2).extent(), out = w.dim(3).extent();
+    const float* src = w.data();
+    float* dst = u.data();
+    for (int o = 0; o < out; ++o)
+        for (int i = 0; i < in; ++i)
+            for (int r = 0; r < kh; ++r) {
+                const float* g = src + ((static_cast<long>(o) * in + i) * kh + r) * 3;
+                float* d = dst + (static_cast<long>(i) * kh + r) * 4 * out + o;
+                d[0] = g[0];
+                d[out] = 0.5f * (g[0] + g[1] + g[2]);
+                d[2L * out] = 0.5f * (g[0] - g[1] + g[2]);
+                d[3L * out] = g[2];
+            }
+}
+
 long parse_count(const std::filesystem::path& path, const std::string& key, const std::string& text) {
     long v = -1;
     const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);

@@ -217,11 +217,33 @@ std::vector<float> output_major(const std::vector<float>& w, int out) {
     return om;
 }
 
+// PyTorch's [out, in, kh, 3] -> [in, kh, 4, out] with each row's taps
+// g0, g1, g2 as Winograd F(2, 3)'s G g (Lavin & Gray: rows (1, 0, 0),
+// (1/2, 1/2, 1/2), (1/2, -1/2, 1/2), (0, 0, 1)), as constnet::model prepares
+// the weights layer_desc::winograd_rows_weight() names (an independent loop).
+std::vector<float> winograd_rows(const std::vector<float>& w, const layer_desc& d) {
+    const int out = d.units, in = d.in.c(), kh = d.kh;
+    const double G[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+    std::vector<float> u(static_cast<std::size_t>(in) * kh * 4 * out);
+    for (int o = 0; o < out; ++o)
+        for (int i = 0; i < in; ++i)
+            for (int r = 0; r < kh; ++r)
+                for (int e = 0; e < 4; ++e) {
+                    double v = 0;
+                    for (int j = 0; j < 3; ++j) v += G[e][j] * w[((std::size_t(o) * in + i) * kh + r) * 3 + j];
+                    u[((std::size_t(i) * kh + r) * 4 + e) * out + o] = static_cast<float>(v);
+                }
+    return u;
+}
+
 ref::tensor run_halide(const std::vector<layer_desc>& nodes, const ref::tensor& x, net_params p,
                        const cg::lower_options& opt = {}) {
     cg::forward_pipeline pipe = cg::lower_forward(nodes, opt);
-    for (std::size_t k = 0; k < nodes.size(); ++k)
-        if (opt.weights_output_major && nodes[k].output_major_weight()) p.weight[k] = output_major(p.weight[k], nodes[k].units);
+    for (std::size_t k = 0; k < nodes.size(); ++k) {
+        if (!opt.weights_output_major) continue;
+        if (nodes[k].winograd_rows_weight()) p.weight[k] = winograd_rows(p.weight[k], nodes[k]);
+        else if (nodes[k].output_major_weight()) p.weight[k] = output_major(p.weight[k], nodes[k].units);
+    }
     std::vector<float> input = x.v;
     pipe.input.set(Halide::Buffer<float>(input.data(), batch_extents(nodes[0].out, x.n)));
     std::size_t next = 0;
@@ -231,6 +253,7 @@ ref::tensor run_halide(const std::vector<layer_desc>& nodes, const ref::tensor& 
         auto extents = weight_extents(nodes[k]);
         if (opt.weights_output_major && nodes[k].output_major_weight())
             std::rotate(extents.rbegin(), extents.rbegin() + 1, extents.rend());  // the output dimension innermost
+        if (opt.weights_output_major && nodes[k].winograd_rows_weight()) extents[1] = 4;  // (out, 4, kh, in)
         pipe.params[next++].set(Halide::Buffer<float>(p.weight[k].data(), extents));
         if (nodes[k].bias) {
             REQUIRE(next < pipe.params.size());
@@ -608,12 +631,16 @@ TEST_CASE("3-tap convs as Winograd rows match the direct convolution", "[codegen
     std::mt19937 g(2027);
     int winograd = 0;
     for (int r = 0, count = random_configs(6); r < count; ++r) {
-        const int c = 16 * pick(g, 2, 4), h = pick(g, 6, 16), w = pick(g, 9, 33);
+        const int c = 16 * pick(g, 2, 4), h = pick(g, 1, 14), w = pick(g, 1, 33);
         layer_desc d = conv(8 * pick(g, 1, 4), pick(g, 1, 3), 3, pick(g, 1, 2), 1,
                             {pick(g, 0, 1), pick(g, 0, 1), pick(g, 0, 1), pick(g, 0, 1)}, pick(g, 0, 1) == 1,
                             pick(g, 0, 1) == 1);
+        if (h + d.pad_top + d.pad_bottom < d.kh || w + d.pad_left + d.pad_right < d.kw) {
+            --r;  // kernel does not fit: draw again
+            continue;
+        }
         const auto nodes = make_net(make_shape(c, h, w), {d, plain(op::relu)});
-        if (!nodes[1].output_major_weight() || !cg::winograd_rows(nodes[1])) {
+        if (!nodes[1].winograd_rows_weight()) {
             --r;  // not a Winograd conv: drawn again
             continue;
         }
@@ -621,12 +648,19 @@ TEST_CASE("3-tap convs as Winograd rows match the direct convolution", "[codegen
         check_network(nodes, pick(g, 1, 2), 1300 + static_cast<std::uint32_t>(r), om);
     }
     CHECK(winograd >= 6);
-    // and the rule: 3 taps, stride 1 along rows, input channels in blocks of 16, enough pairs
+    // Unscheduled (and autoscheduled) pipelines compute it directly, from
+    // the taps recovered from the transformed weights (g1 = U1 - U2).
+    cg::lower_options unscheduled = om;
+    unscheduled.schedule = false;
+    const auto net = make_net(make_shape(32, 5, 9), {conv(16, 3, 3, 1, 1, {1, 1, 1, 1}), plain(op::relu)});
+    REQUIRE(net[1].winograd_rows_weight());
+    check_network(net, 2, 1299, unscheduled);
+    // and the rule: 3 taps, stride 1 along rows, input channels in blocks of 16
     const auto lay = [](int c, int h, int w, layer_desc d) { return make_net(make_shape(c, h, w), {d})[1]; };
-    CHECK(cg::winograd_rows(lay(64, 56, 56, conv(64, 3, 3, 1, 1, {1, 1, 1, 1}))));
-    CHECK_FALSE(cg::winograd_rows(lay(512, 7, 7, conv(512, 3, 3, 1, 1, {1, 1, 1, 1}))));  // 28 pairs
-    CHECK_FALSE(cg::winograd_rows(lay(64, 56, 56, conv(64, 3, 3, 1, 2, {1, 1, 1, 1}))));  // stride 2 along rows
-    CHECK_FALSE(cg::winograd_rows(lay(24, 56, 56, conv(64, 3, 3, 1, 1, {1, 1, 1, 1}))));  // 24 input channels
+    CHECK(lay(64, 56, 56, conv(64, 3, 3, 1, 1, {1, 1, 1, 1})).winograd_rows_weight());
+    CHECK(lay(512, 7, 7, conv(512, 3, 3, 1, 1, {1, 1, 1, 1})).winograd_rows_weight());
+    CHECK_FALSE(lay(64, 56, 56, conv(64, 3, 3, 1, 2, {1, 1, 1, 1})).winograd_rows_weight());  // stride 2 along rows
+    CHECK_FALSE(lay(24, 56, 56, conv(64, 3, 3, 1, 1, {1, 1, 1, 1})).winograd_rows_weight());  // 24 input channels
 }
 
 // A trailing run of dense layers is computed in blocks of samples once the

@@ -117,6 +117,29 @@ struct layer_desc {
                                  long(units) * in.c() * kh * kw);
         return units % 8 == 0 && (bytes <= 32 * 1024 || out.w() <= 64);
     }
+    // Whether the generated forward pass computes this conv as Winograd
+    // F(2, 3) along its rows and reads its weight transformed so: an
+    // output-major 3-wide conv of stride 1 along the rows whose input
+    // channels come in blocks of 16 (at least two). The weight then arrives
+    // as [C_in, kh, 4, C_out]: for each input channel, kernel row and output
+    // channel, the taps g0, g1, g2 of the row become g0, (g0 + g1 + g2) / 2,
+    // (g0 - g1 + g2) / 2, g2 (Lavin & Gray's G matrix). The runtime
+    // (constnet::model) transforms it when the weights change; see
+    // codegen/src/lower.cpp.
+    constexpr bool winograd_rows_weight() const {
+        return output_major_weight() && kw == 3 && sw == 1 && in.c() >= 32 && in.c() % 16 == 0;
+    }
+    // The extents of the weight the generated forward pass reads, innermost
+    // first (Halide's order; PyTorch's shape reversed), given whether it
+    // reads weights output-major and Winograd-transformed where the rules
+    // above say so.
+    constexpr std::array<int, 4> forward_weight_extents(bool output_major) const {
+        const auto s = weight_shape();
+        if (kind == op::dense) return output_major ? std::array{s[0], s[1], 0, 0} : std::array{s[1], s[0], 0, 0};
+        if (!output_major || !output_major_weight()) return {s[3], s[2], s[1], s[0]};
+        if (winograd_rows_weight()) return {s[0], 4, s[2], s[1]};
+        return {s[0], s[3], s[2], s[1]};
+    }
     // Floating-point operations per sample: 2 per multiply-add for conv2d and
     // dense (the usual 2*K*C*R*S*P*Q), one per window element for pooling and
     // one per element for activations and softmax.

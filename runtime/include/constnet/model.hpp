@@ -144,6 +144,10 @@ struct kernel_weights {
 // PyTorch's [out, rest...] -> [rest..., out]: a transpose of the matrix
 // [out][rest]; in Halide order, (rest..., out) -> (out, rest...).
 void output_major(const buffer& w, buffer& om);
+// PyTorch's conv weight [out, in, kh, 3] -> [in, kh, 4, out], each row of
+// taps g0, g1, g2 transformed for Winograd F(2, 3) to g0, (g0 + g1 + g2) / 2,
+// (g0 - g1 + g2) / 2, g2 (layer_desc::winograd_rows_weight).
+void winograd_rows(const buffer& w, buffer& u);
 void init_parameters(std::span<const parameter_info> infos, std::span<buffer> params, std::uint64_t seed, init_kind kind);
 void load_parameters(const std::filesystem::path& path, std::span<const parameter_info> infos, std::span<buffer> params);
 void save_parameters(const std::filesystem::path& path, std::string_view network, std::span<const parameter_info> infos,
@@ -190,11 +194,12 @@ public:
             std::vector<int> extents(p.shape.rbegin() + (4 - p.rank), p.shape.rend());
             params_[k] = buffer(extents);
             params_[k].fill(0.0f);
-            output_major_[k] = !p.is_bias && Net.describe()[p.node].output_major_weight();
+            const layer_desc d = Net.describe()[p.node];
+            output_major_[k] = !p.is_bias && d.output_major_weight();
+            winograd_[k] = !p.is_bias && d.winograd_rows_weight();
             if (output_major_[k]) {
-                std::vector<int> om(extents);
-                std::rotate(om.rbegin(), om.rbegin() + 1, om.rend());  // the output dimension innermost
-                kernel_[k] = buffer(om);
+                const auto fe = d.forward_weight_extents(true);
+                kernel_[k] = buffer(std::vector<int>(fe.begin(), fe.begin() + p.rank));
             }
         }
     }
@@ -393,7 +398,8 @@ private:
         std::lock_guard lock(prepared_->mutex);
         if (prepared_->version.load(std::memory_order_relaxed) == version_) return;
         for (int k = 0; k < parameter_tensors; ++k)
-            if (output_major_[k]) detail::output_major(params_[k], kernel_[k]);
+            if (winograd_[k]) detail::winograd_rows(params_[k], kernel_[k]);
+            else if (output_major_[k]) detail::output_major(params_[k], kernel_[k]);
         prepared_->version.store(version_, std::memory_order_release);
     }
     void check_batch(const buffer& input, const target_type& target) const {
@@ -433,8 +439,9 @@ private:
 
     std::vector<parameter_info> infos_;
     std::array<buffer, parameter_tensors> params_;
-    // What the forward pass reads instead of a weight: its output-major copy.
-    std::array<bool, parameter_tensors> output_major_{};
+    // What the forward pass reads instead of a weight: its output-major copy,
+    // Winograd-transformed for some convs.
+    std::array<bool, parameter_tensors> output_major_{}, winograd_{};
     mutable std::array<buffer, parameter_tensors> kernel_;
     std::uint64_t version_ = 1;  // bumped by every change of the parameters
     std::unique_ptr<detail::kernel_weights> prepared_ = std::make_unique<detail::kernel_weights>();

@@ -59,10 +59,12 @@ struct lower_options {
     // output-major: a dense weight as [in, out] (Halide (out, in)), a conv
     // weight as [C_in, kh, kw, C_out] (Halide (C_out, kw, kh, C_in)), i.e.
     // PyTorch's layout with the output dimension moved innermost, so output
-    // features/channels fill vectors. The caller
-    // rearranges them once when the weights change, not the pipeline on every
-    // call; constnet::model does this for the ahead-of-time forward pass
-    // (codegen/src/main.cpp).
+    // features/channels fill vectors; a conv weight for which
+    // layer_desc::winograd_rows_weight() holds arrives as [C_in, kh, 4, C_out]
+    // (Winograd F(2, 3)'s transformed taps; layer_desc::forward_weight_extents).
+    // The caller rearranges them once when the weights change, not the
+    // pipeline on every call; constnet::model does this for the ahead-of-time
+    // forward pass (codegen/src/main.cpp).
     bool weights_output_major = false;
     // "" for constnet's schedules, or a Halide autoscheduler for comparison:
     // "Mullapudi2016" for forward passes, "Li2018" for train steps.
@@ -103,10 +105,6 @@ double shifted_tiles_useful(int extent, int t);
 // Multiply-adds per cycle of a register tile doing `fmas` FMAs and `loads`
 // loads per reduction step (two of each per cycle), plus `overhead` cycles.
 double tile_rate(double useful_fmas, int fmas, int loads, double overhead);
-
-// Whether a conv computed channel-major (its weights output-major) runs as
-// Winograd F(2, 3) along its rows (see codegen/src/lower.cpp).
-bool winograd_rows(const layer_desc& d);
 
 // Checks what the DSL checks at compile time, for descriptions built at run
 // time; throws std::invalid_argument naming the node and the numbers.

@@ -1,0 +1,68 @@
+// Generated Winograd convs through constnet::model, which transforms their
+// weights when they change, against a direct loop over PyTorch's layout.
+#include "winograd_correlation_net.constnet.hpp"
+#include "winograd_convolution_net.constnet.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <random>
+
+namespace {
+
+void randomize(constnet::buffer& b, std::mt19937& g) {
+    std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+    for (long i = 0; i < b.number_of_elements(); ++i) b.data()[i] = u(g);
+}
+
+// out[n][o][y][x] = bias[o] + sum over i, ky, kx of w[o][i][ky][kx] * in[n][i][y + ky - pad][x + kx - pad]
+// (the kernel reversed in both directions when `flip`), in double.
+template <class Model>
+void check_against_direct(Model& m, int pad, bool flip, bool relu, std::uint32_t seed) {
+    std::mt19937 g(seed);
+    const int batch = 3;
+    auto x = Model::make_input(batch);
+    randomize(x, g);
+    for (int k = 0; k < Model::parameter_tensors; ++k) randomize(m.parameter(k), g);
+    const auto& w = m.parameter(0);
+    const int kw = w.dim(0).extent(), kh = w.dim(1).extent(), C = w.dim(2).extent(), O = w.dim(3).extent();
+    const int W = x.dim(0).extent(), H = x.dim(1).extent();
+    const auto y = m.forward(x);
+    const int OW = y.dim(0).extent(), OH = y.dim(1).extent();
+    REQUIRE(y.dim(2).extent() == O);
+    double worst = 0;
+    for (int n = 0; n < batch; ++n)
+        for (int o = 0; o < O; ++o)
+            for (int oy = 0; oy < OH; ++oy)
+                for (int ox = 0; ox < OW; ++ox) {
+                    double v = Model::parameter_tensors > 1 ? m.parameter(1).data()[o] : 0.0;
+                    for (int i = 0; i < C; ++i)
+                        for (int ky = 0; ky < kh; ++ky)
+                            for (int kx = 0; kx < kw; ++kx) {
+                                const int iy = oy + ky - pad, ix = ox + kx - pad;
+                                if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
+                                const int wy = flip ? kh - 1 - ky : ky, wx = flip ? kw - 1 - kx : kx;
+                                v += double(w.data()[((long(o) * C + i) * kh + wy) * kw + wx]) *
+                                     x.data()[((long(n) * C + i) * H + iy) * W + ix];
+                            }
+                    if (relu) v = std::max(v, 0.0);
+                    const float got = y.data()[((long(n) * O + o) * OH + oy) * OW + ox];
+                    worst = std::max(worst, std::fabs(got - v) / (1e-5 + 1e-5 * std::fabs(v)));
+                }
+    INFO("worst error, in units of 1e-5 (absolute + relative)");
+    CHECK(worst <= 1.0);
+}
+
+}  // namespace
+
+TEST_CASE("Winograd convs through the model match a direct loop, also after the weights change", "[aot][winograd]") {
+    using Corr = constnet::model<winograd::correlation>;
+    using Conv = constnet::model<winograd::convolution>;
+    static_assert(winograd::correlation.describe()[1].winograd_rows_weight());
+    static_assert(winograd::convolution.describe()[1].winograd_rows_weight());
+    Corr corr;
+    check_against_direct(corr, 1, false, true, 1);
+    check_against_direct(corr, 1, false, true, 2);  // new weights: transformed again
+    Conv conv;
+    check_against_direct(conv, 0, true, false, 3);
+}
