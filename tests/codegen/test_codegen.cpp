@@ -648,6 +648,22 @@ TEST_CASE("3-tap convs as Winograd rows match the direct convolution", "[codegen
         check_network(nodes, pick(g, 1, 2), 1300 + static_cast<std::uint32_t>(r), om);
     }
     CHECK(winograd >= 6);
+    // The AVX2 and SSE4.1 schedules (8 and 4 lanes, fewer registers): they
+    // run on any x86-64 CPU with those features, as a multi-target library's
+    // fallbacks do.
+    using F = Halide::Target::Feature;
+    const std::vector<std::pair<const char*, std::vector<F>>> targets{
+        {"x86-64-linux-avx-avx2-f16c-fma-sse41", {F::AVX, F::AVX2, F::F16C, F::FMA, F::SSE41}},
+        {"x86-64-linux-sse41", {F::SSE41}}};
+    for (const auto& [t, features] : targets) {
+        cg::lower_options narrow = om;
+        narrow.target = Halide::Target(t);
+        if (!cg::host_target().features_all_of(features)) continue;  // not this CPU
+        INFO("target " << t);
+        const auto net = make_net(make_shape(48, 7, 13), {conv(24, 3, 3, 1, 1, {1, 1, 1, 1}), plain(op::relu)});
+        REQUIRE(net[1].winograd_rows_weight());
+        check_network(net, 2, 1298, narrow);
+    }
     // Unscheduled (and autoscheduled) pipelines compute it directly, from
     // the taps recovered from the transformed weights (g1 = U1 - U2).
     cg::lower_options unscheduled = om;
