@@ -462,10 +462,15 @@ void schedule_conv2d_channel_major(Func root, node_funcs f, const layer_desc& d,
     const bool winograd = f.wv.defined();
     const int tile_w = winograd ? (W + 1) / 2 : W;  // a Winograd tile's columns are pairs of pixels
     const int cv = vector_width(C, m);  // 8 channels on AVX-512 when C_out is not a multiple of 16
+    constexpr int channel_block = 16;
+    const bool channel_blocks = !winograd && d.in.c() >= 2 * channel_block && d.in.c() % channel_block == 0;
     int tc = 1, tx = 1;
     double best = 0;
     for (int c_vectors = 1; c_vectors <= 3 && c_vectors * cv <= C; ++c_vectors)
         for (int t = 1; t * c_vectors <= m.accumulators && t <= tile_w; ++t) {
+            // The channel blocks' rows are computed in whole tiles; without
+            // padding they read the input itself, which ends with the row.
+            if (channel_blocks && !d.has_padding() && W % t != 0) continue;
             const double useful = t * c_vectors * shifted_tiles_useful(tile_w, t) * shifted_tiles_useful(C, c_vectors * cv);
             const double rate = tile_rate(useful, t * c_vectors, t + c_vectors, 0.5);
             if (rate > best + 1e-9) best = rate, tx = t, tc = c_vectors;
@@ -527,8 +532,7 @@ void schedule_conv2d_channel_major(Func root, node_funcs f, const layer_desc& d,
     // blocks of 32 channels were no faster. The tiles of all rows share a
     // block's weights when the image's block of outputs fits L2 (256 KiB),
     // else each row's tiles (128 @28 0.59x).
-    constexpr int channel_block = 16;
-    if (d.in.c() >= 2 * channel_block && d.in.c() % channel_block == 0) {
+    if (channel_blocks) {
         Var axo("axo"), axi("axi");
         RVar rco("rco"), rci("rci");
         const int row = (W + tx - 1) / tx * tx;  // whole tiles

@@ -619,6 +619,15 @@ TEST_CASE("channel-major convs over blocks of input channels match", "[codegen][
         }
         check_network(nodes, pick(g, 1, 3), 1250 + static_cast<std::uint32_t>(r), om);
     }
+    // Rows that the tile width does not divide are computed wider, but not
+    // without padding: the tiles would read past the input's row (as they
+    // did: "Input buffer input is accessed at 29"). Both outputs are 29
+    // columns, a prime.
+    for (const auto& [w, k] : {std::pair{29, 1}, std::pair{31, 3}}) {
+        const auto nodes = make_net(make_shape(32, 3, w), {conv(16, k, k)});
+        REQUIRE(nodes[1].output_major_weight());
+        check_network(nodes, 1, 1249, om);
+    }
 }
 
 // 3-wide convs of stride 1 along the rows with many input channels run as
