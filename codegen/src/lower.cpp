@@ -419,6 +419,9 @@ void schedule_winograd_rows(node_funcs f, const layer_desc& d, const machine& m,
             .vectorize(cc, cv)
             .unroll(cc)
             .unroll(axi);
+        // The image's products are computed outside the parallel loop over
+        // blocks of output channels: parallel over those blocks here.
+        if (m.parallel) f.acc.update().parallel(cb);
     } else {
         f.acc.compute_at(f.cm, whole_image || blocks_inside_rows ? co : y).bound_extent(x, row).vectorize(c, cv);
         f.acc.update()
