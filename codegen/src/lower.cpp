@@ -47,7 +47,7 @@ struct node_funcs {
     bool wt_given = false;  // dense: the weights arrived transposed (wt is an alias)
     Func mx, scan, sum; // softmax
     // conv2d computed channel-major (defined only then): acc is (c, x, y, n)
-    // and cm its per-image result, which out.f reads in NCHW order.
+    // and cm its result per image (or per row), which out.f reads in NCHW order.
     Func cm;
     // A channel-major 3x3 conv computed as Winograd F(2, 3) along the rows
     // (defined only then): acc is (c, e, xp, y, n), the products of the
@@ -128,8 +128,10 @@ node_funcs define_conv2d(const layer_desc& d, const value& in, Func w, const Fun
                           const std::string& name) {
     node_funcs r;
     if (channel_major && d.winograd_rows_weight()) {
-        // The pairs of the last column read up to one pixel past the padded
-        // row: the input is read bounded (the padding's zero beyond it).
+        // The tiles, rounded up to whole tiles of pairs, and the rows'
+        // transforms, rounded up to whole vectors, read past the padded row:
+        // the input is read bounded (zero beyond it), which pad_spatial does
+        // for a layer with padding.
         layer_desc bounded = d;
         bounded.pad_right = std::max(d.pad_right, 1);
         r.padded = pad_spatial(in, 0.0f, bounded, name);
@@ -371,8 +373,10 @@ void schedule_conv2d(Func root, node_funcs f, const layer_desc& d, const machine
 // reduced over kh x the input channels in blocks of 16, in register tiles of
 // tx pairs x the block's `channels` (tc vectors) for one point e at a time,
 // as the direct conv's tiles below but with a third fewer multiply-adds and
-// no loop over the taps of a row. acc is computed for the whole image when it
-// fits L2, per row otherwise; each block of 16 input channels transforms its
+// no loop over the taps of a row. acc is computed per row when the blocks of
+// output channels run inside the rows (the weights fit L2), else for the
+// whole image when it fits L2 (for small images all output channels at
+// once), else per row; each block of 16 input channels transforms its
 // input rows (wv, 4 floats per pair of pixels) into L1 first. The points e
 // are the loop outside the rows: a tile reads one point's weights of the
 // block (9 KiB for 3 vectors of 16 channels), which stay in L1 over the
@@ -383,7 +387,8 @@ void schedule_conv2d(Func root, node_funcs f, const layer_desc& d, const machine
 // Measured on an AMD Zen 4 (AVX-512), one thread, against oneDNN's blocked
 // layout (bench/run_suite.py; the machine's noise is +-10%): conv3x3
 // 64->64 @56 0.88x -> 1.07-1.20x, 128 @28 0.92x -> 1.15-1.28x, 256 @14
-// 0.84-0.90x -> 1.03-1.17x (N=1 and 32); 512 @7 0.78-0.88x before and after.
+// 0.84-0.90x -> 1.03-1.17x (N=1 and 32); 512 @7 0.78-0.88x before and after
+// (0.86-0.91x with all output channels at once, below).
 void schedule_winograd_rows(node_funcs f, const layer_desc& d, const machine& m, int channels, int tx,
                             bool blocks_inside_rows) {
     constexpr int channel_block = 16;  // layer_desc::winograd_rows_weight: the input channels are a multiple
@@ -452,8 +457,9 @@ void schedule_winograd_rows(node_funcs f, const layer_desc& d, const machine& m,
 // The channel-major conv: tiles of tx pixels x tc channel vectors in
 // registers while the reduction runs over (kx, ky, c_in); each reduction step
 // loads tc weight vectors (contiguous: the weights arrive output-major) and
-// broadcasts tx inputs. The per-image result, channel-major, is read back in
-// NCHW order by the group's root (bias and activation applied there).
+// broadcasts tx inputs. The result, channel-major, is read back in NCHW
+// order by the group's root (bias and activation applied there), per row
+// when the rows are computed one by one, else per image.
 //
 // cm_storage: the group's root is stored channel-major too (its consumer
 // reads it so, see lower_forward): bias and activation are applied in a

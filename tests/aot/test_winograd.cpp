@@ -47,9 +47,10 @@ void check_against_direct(Model& m, int pad, bool flip, bool relu, std::uint32_t
                             }
                     if (relu) v = std::max(v, 0.0);
                     const float got = y.data()[((long(n) * O + o) * OH + oy) * OW + ox];
-                    worst = std::max(worst, std::fabs(got - v) / (1e-5 + 1e-5 * std::fabs(v)));
+                    // 2e-5: float32 sums of 288-432 transformed products, in an order that depends on the target
+                    worst = std::max(worst, std::fabs(got - v) / (2e-5 + 2e-5 * std::fabs(v)));
                 }
-    INFO("worst error, in units of 1e-5 (absolute + relative)");
+    INFO("worst error, in units of 2e-5 (absolute + relative)");
     CHECK(worst <= 1.0);
 }
 
