@@ -368,6 +368,10 @@ void schedule_conv2d(Func root, node_funcs f, const layer_desc& d, const machine
     else schedule_padded(root, f.padded, d, m);
 }
 
+// Channel-major convs with many input channels reduce over them in blocks of
+// this many (layer_desc::winograd_rows_weight assumes it too).
+constexpr int channel_block = 16;
+
 // A channel-major conv as Winograd F(2, 3) along the rows (define_winograd_rows;
 // its cm tiles split by schedule_conv2d_channel_major): the products acc are
 // reduced over kh x the input channels in blocks of 16, in register tiles of
@@ -391,7 +395,6 @@ void schedule_conv2d(Func root, node_funcs f, const layer_desc& d, const machine
 // (0.86-0.91x with all output channels at once, below).
 void schedule_winograd_rows(node_funcs f, const layer_desc& d, const machine& m, int channels, int tx,
                             bool blocks_inside_rows) {
-    constexpr int channel_block = 16;  // layer_desc::winograd_rows_weight: the input channels are a multiple
     const int cv = vector_width(channels, m);
     const int pairs = (d.out.w() + 1) / 2, row = (pairs + tx - 1) / tx * tx;  // whole tiles of pairs
     const bool whole_image = !blocks_inside_rows && 4L * 4 * row * d.out.h() * channels <= l2_budget;
@@ -412,30 +415,22 @@ void schedule_winograd_rows(node_funcs f, const layer_desc& d, const machine& m,
         if (d.out.c() % (t * cv) == 0) block_vectors = t;
     const bool all_channels = whole_image && block_vectors > 1 && row * d.out.h() < 64 &&
                               4L * 4 * row * d.out.h() * d.out.c() <= 2 * l2_budget;
+    f.acc.compute_at(f.cm, all_channels ? n : whole_image || blocks_inside_rows ? co : y)
+        .bound_extent(x, row)
+        .vectorize(c, cv);
+    Stage update = f.acc.update();
+    update.split(x, axo, axi, tx).split(r[1], rco, rci, channel_block).unroll(axi);
     if (all_channels) {
         Var cb("cb"), cc("cc");
-        channels = block_vectors * cv;
-        f.acc.compute_at(f.cm, n).bound_extent(x, row).vectorize(c, cv);
-        f.acc.update()
-            .split(x, axo, axi, tx)
-            .split(r[1], rco, rci, channel_block)
-            .split(c, cb, cc, channels)
+        update.split(c, cb, cc, block_vectors * cv)
             .reorder(cc, axi, r[0], rci, axo, y, e, cb, rco, n)
             .vectorize(cc, cv)
-            .unroll(cc)
-            .unroll(axi);
+            .unroll(cc);
         // The image's products are computed outside the parallel loop over
         // blocks of output channels: parallel over those blocks here.
-        if (m.parallel) f.acc.update().parallel(cb);
+        if (m.parallel) update.parallel(cb);
     } else {
-        f.acc.compute_at(f.cm, whole_image || blocks_inside_rows ? co : y).bound_extent(x, row).vectorize(c, cv);
-        f.acc.update()
-            .split(x, axo, axi, tx)
-            .split(r[1], rco, rci, channel_block)
-            .reorder(c, axi, r[0], rci, axo, y, e, rco, n)
-            .vectorize(c, cv)
-            .unroll(c)
-            .unroll(axi);
+        update.reorder(c, axi, r[0], rci, axo, y, e, rco, n).vectorize(c, cv).unroll(c);
     }
     f.wv.compute_at(f.acc, rco).reorder(e, x, y, c, n).vectorize(x, vector_width(pairs, m), TailStrategy::RoundUp)
         .unroll(e);
@@ -471,7 +466,6 @@ void schedule_conv2d_channel_major(Func root, node_funcs f, const layer_desc& d,
     const bool winograd = f.wv.defined();
     const int tile_w = winograd ? (W + 1) / 2 : W;  // a Winograd tile's columns are pairs of pixels
     const int cv = vector_width(C, m);  // 8 channels on AVX-512 when C_out is not a multiple of 16
-    constexpr int channel_block = 16;
     const bool channel_blocks = !winograd && d.in.c() >= 2 * channel_block && d.in.c() % channel_block == 0;
     int tc = 1, tx = 1;
     double best = 0;
@@ -855,6 +849,7 @@ forward_pipeline lower_forward(std::span<const layer_desc> nodes, const lower_op
         const std::string name = node_name(idx, d);
         const Func* bias = nullptr;
         const bool output_major = opt.weights_output_major && d.output_major_weight();
+        const bool channel_major = output_major && opt.schedule && opt.autoscheduler.empty();
         ImageParam w, b;
         Func wf, bf;
         if (d.has_params()) {
@@ -865,7 +860,6 @@ forward_pipeline lower_forward(std::span<const layer_desc> nodes, const lower_op
             constrain(w, p.param_extents.back());
             p.params.push_back(w);
             wf = opt.bounded_reads ? BoundaryConditions::repeat_edge(w) : Func(w);
-            const bool channel_major = output_major && opt.schedule && opt.autoscheduler.empty();
             if (output_major && d.kind == op::conv2d && !(channel_major && d.winograd_rows_weight())) {
                 // back to (kw, kh, C_in, C_out) indexing
                 Func rotated(fmt::format("p{}_weight_om", mod));
@@ -886,7 +880,7 @@ forward_pipeline lower_forward(std::span<const layer_desc> nodes, const lower_op
         }
         switch (d.kind) {
         case op::conv2d:
-            funcs[idx] = define_conv2d(d, in, wf, bias, output_major && opt.schedule && opt.autoscheduler.empty(), name);
+            funcs[idx] = define_conv2d(d, in, wf, bias, channel_major, name);
             break;
         case op::dense:
             funcs[idx] = define_dense(d, in, wf, bias, output_major, name);

@@ -41,16 +41,20 @@ void winograd_rows(const buffer& w, buffer& u) {
     const int kh = w.dim(1).extent(), in = w.dim(2).extent(), out = w.dim(3).extent();
     const float* src = w.data();
     float* dst = u.data();
-    for (int o = 0; o < out; ++o)
-        for (int i = 0; i < in; ++i)
-            for (int r = 0; r < kh; ++r) {
+    // Output channels innermost: the writes are four sequential runs; the
+    // reads of one input channel's rows (kh x 3 floats per output channel)
+    // stay in cache over its kernel rows.
+    for (int i = 0; i < in; ++i)
+        for (int r = 0; r < kh; ++r) {
+            float* d = dst + (static_cast<long>(i) * kh + r) * 4 * out;
+            for (int o = 0; o < out; ++o) {
                 const float* g = src + ((static_cast<long>(o) * in + i) * kh + r) * 3;
-                float* d = dst + (static_cast<long>(i) * kh + r) * 4 * out + o;
-                d[0] = g[0];
-                d[out] = 0.5f * (g[0] + g[1] + g[2]);
-                d[2L * out] = 0.5f * (g[0] - g[1] + g[2]);
-                d[3L * out] = g[2];
+                d[o] = g[0];
+                d[out + o] = 0.5f * (g[0] + g[1] + g[2]);
+                d[2L * out + o] = 0.5f * (g[0] - g[1] + g[2]);
+                d[3L * out + o] = g[2];
             }
+        }
 }
 
 long parse_count(const std::filesystem::path& path, const std::string& key, const std::string& text) {
