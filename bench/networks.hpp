@@ -19,6 +19,16 @@ inline constexpr auto conv1x1_256_64 = cn::input<256, 56, 56> | cn::conv2d<64, 1
 inline constexpr auto max_pool_3s2p1 = cn::input<64, 112, 112> | cn::max_pool<3>(cn::stride<2>, cn::padding<1>);
 inline constexpr auto avg_pool_2s2 = cn::input<64, 112, 112> | cn::avg_pool<2>(cn::stride<2>);
 
+// Further shapes, beyond the cases (ResNet's and VGG's layers and
+// odd sizes).
+inline constexpr auto conv3x3_s2_64_128 = cn::input<64, 56, 56> | cn::conv2d<128, 3>(cn::stride<2>, cn::padding<1>);
+inline constexpr auto conv1x1_64_256 = cn::input<64, 56, 56> | cn::conv2d<256, 1>;
+inline constexpr auto conv1x1_s2_256_512 = cn::input<256, 56, 56> | cn::conv2d<512, 1>(cn::stride<2>);
+inline constexpr auto conv5x5_32_64 = cn::input<32, 28, 28> | cn::conv2d<64, 5>(cn::padding<2>);
+inline constexpr auto conv3x3_3_32 = cn::input<3, 32, 32> | cn::conv2d<32, 3>(cn::padding<1>);
+inline constexpr auto conv3x3_96 = cn::input<96, 27, 27> | cn::conv2d<96, 3>(cn::padding<1>);
+inline constexpr auto conv7x7_s2_3_64 = cn::input<3, 224, 224> | cn::conv2d<64, 7>(cn::stride<2>, cn::padding<3>);
+
 // The same networks once more, compiled with Halide's Mullapudi2016
 // autoscheduler instead of constnet's schedules (bench/CMakeLists.txt).
 inline constexpr auto lenet_auto = ::lenet;

@@ -27,6 +27,13 @@
 #include "bench_lenet_conv1.constnet.hpp"
 #include "bench_lenet_conv2.constnet.hpp"
 #include "bench_max_pool_3s2p1.constnet.hpp"
+#include "bench_conv3x3_s2_64_128.constnet.hpp"
+#include "bench_conv1x1_64_256.constnet.hpp"
+#include "bench_conv1x1_s2_256_512.constnet.hpp"
+#include "bench_conv5x5_32_64.constnet.hpp"
+#include "bench_conv3x3_3_32.constnet.hpp"
+#include "bench_conv3x3_96.constnet.hpp"
+#include "bench_conv7x7_s2_3_64.constnet.hpp"
 #include "onednn.hpp"
 #include "peak.hpp"
 
@@ -98,7 +105,7 @@ struct options {
 
 // One case: constnet's forward (its own schedules, and Halide's Mullapudi2016
 // autoscheduler's on the same algorithm) against oneDNN in both layouts.
-template <const auto& Net, const auto& Auto>
+template <const auto& Net, const auto&... Auto>
 void run_case(const std::string& name, int batch, const options& o, std::vector<result>& out) {
     if (!o.filter.empty() && name.find(o.filter) == std::string::npos) return;
     constnet::model<Net> m;
@@ -116,8 +123,8 @@ void run_case(const std::string& name, int batch, const options& o, std::vector<
         bench::onednn_set_threads(threads);
         m.forward(x, y);
         out.push_back({name, "constnet", "", batch, threads, flops, measure([&] { m.forward(x, y); }, o.min_time)});
-        [&] {
-            constnet::model<Auto> a;
+        if constexpr (sizeof...(Auto) == 1) [&] {
+            constnet::model<Auto...> a;
             for (int k = 0; k < m.parameter_tensors; ++k) a.parameter(k).copy_from(m.parameter(k));
             auto ya = a.make_output(batch);
             try {
@@ -201,6 +208,17 @@ int main(int argc, char** argv) try {
         run_case<bench::max_pool_3s2p1, bench::max_pool_3s2p1_auto>("maxpool 3x3 s2 p1 64@112", n, o, results);
         run_case<bench::avg_pool_2s2, bench::avg_pool_2s2_auto>("avgpool 2x2 s2 64@112", n, o, results);
     }
+    // Further shapes (no targets in the issue; strides, wide kernels, few
+    // channels, expanding 1x1): how the schedules generalize.
+    for (int n : {1, 32}) {
+        run_case<bench::conv3x3_s2_64_128>("conv3x3 s2 64->128 @56", n, o, results);
+        run_case<bench::conv1x1_64_256>("conv1x1 64->256 @56", n, o, results);
+        run_case<bench::conv1x1_s2_256_512>("conv1x1 s2 256->512 @56", n, o, results);
+        run_case<bench::conv5x5_32_64>("conv5x5 32->64 p2 @28", n, o, results);
+        run_case<bench::conv3x3_3_32>("conv3x3 3->32 @32", n, o, results);
+        run_case<bench::conv3x3_96>("conv3x3 96->96 @27", n, o, results);
+    }
+    run_case<bench::conv7x7_s2_3_64>("conv7x7 s2 3->64 @224", 1, o, results);
     fmt::print(stderr, "\n");
 
     std::map<int, bench::peak> peaks;

@@ -344,6 +344,27 @@ int random_configs(int fallback) {
     return v && std::atoi(v) > 0 ? std::atoi(v) : fallback;
 }
 
+// Runs `check` with `base` retargeted to AVX2 and to SSE4.1 (narrower
+// vectors, fewer registers), as a multi-target library's fallbacks run on
+// any x86-64 CPU with those features; warns where this CPU lacks them.
+template <class Check>
+void for_narrower_targets(const cg::lower_options& base, Check check) {
+    using F = Halide::Target::Feature;
+    const std::vector<std::pair<const char*, std::vector<F>>> targets{
+        {"x86-64-linux-avx-avx2-f16c-fma-sse41", {F::AVX, F::AVX2, F::F16C, F::FMA, F::SSE41}},
+        {"x86-64-linux-sse41", {F::SSE41}}};
+    for (const auto& [t, features] : targets) {
+        cg::lower_options narrow = base;
+        narrow.target = Halide::Target(t);
+        if (!cg::host_target().features_all_of(features)) {
+            WARN("not run: this CPU lacks " << t);
+            continue;
+        }
+        INFO("target " << t);
+        check(narrow);
+    }
+}
+
 // Valid random pads/kernels: resample until the kernel fits the padded input.
 int pick(std::mt19937& g, int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(g); }
 
@@ -624,7 +645,8 @@ TEST_CASE("channel-major convs over blocks of input channels match", "[codegen][
     // did: "Input buffer input is accessed at 29"). Both outputs are 29
     // columns, a prime.
     for (const auto& [w, k] : {std::pair{29, 1}, std::pair{33, 5}}) {  // direct convs (5 taps: not Winograd)
-        const auto nodes = make_net(make_shape(32, 3, w), {conv(16, 1, k)});
+        // (two rows: 58 pixels, too few for a 1x1 conv's matrix product)
+        const auto nodes = make_net(make_shape(32, 2, w), {conv(16, 1, k)});
         REQUIRE(nodes[1].output_major_weight());
         check_network(nodes, 1, 1249, om);
     }
@@ -673,25 +695,12 @@ TEST_CASE("3-tap convs as Winograd rows match the direct convolution", "[codegen
         // err up to 2e-5 here, the direct loop's within 1e-5.
         check_network(big, 1, 1290 + static_cast<std::uint32_t>(h), om, 4.0);
     }
-    // The AVX2 and SSE4.1 schedules (8 and 4 lanes, fewer registers): they
-    // run on any x86-64 CPU with those features, as a multi-target library's
-    // fallbacks do.
-    using F = Halide::Target::Feature;
-    const std::vector<std::pair<const char*, std::vector<F>>> targets{
-        {"x86-64-linux-avx-avx2-f16c-fma-sse41", {F::AVX, F::AVX2, F::F16C, F::FMA, F::SSE41}},
-        {"x86-64-linux-sse41", {F::SSE41}}};
-    for (const auto& [t, features] : targets) {
-        cg::lower_options narrow = om;
-        narrow.target = Halide::Target(t);
-        if (!cg::host_target().features_all_of(features)) {
-            WARN("not run: this CPU lacks " << t);
-            continue;
-        }
-        INFO("target " << t);
+    // The AVX2 and SSE4.1 schedules (8 and 4 lanes, fewer registers).
+    for_narrower_targets(om, [](const cg::lower_options& narrow) {
         const auto net = make_net(make_shape(48, 7, 13), {conv(24, 3, 3, 1, 1, {1, 1, 1, 1}), plain(op::relu)});
         REQUIRE(net[1].winograd_rows_weight());
         check_network(net, 2, 1298, narrow);
-    }
+    });
     // Unscheduled (and autoscheduled) pipelines compute it directly, from
     // the taps recovered from the transformed weights (g1 = U1 - U2).
     cg::lower_options unscheduled = om;
@@ -705,6 +714,57 @@ TEST_CASE("3-tap convs as Winograd rows match the direct convolution", "[codegen
     CHECK(lay(512, 7, 7, conv(512, 3, 3, 1, 1, {1, 1, 1, 1})).winograd_rows_weight());
     CHECK_FALSE(lay(64, 56, 56, conv(64, 3, 3, 1, 2, {1, 1, 1, 1})).winograd_rows_weight());  // stride 2 along rows
     CHECK_FALSE(lay(24, 56, 56, conv(64, 3, 3, 1, 1, {1, 1, 1, 1})).winograd_rows_weight());  // 24 input channels
+}
+
+// 1x1 convs without padding (at least 64 output pixels) run as matrix
+// products over chunks of rows copied into one run: any channel counts,
+// widths the vectors do not divide, chunks past the last row, strides,
+// with and without bias, an activation and a consumer (a pool, or a second
+// such conv reading the first's result), against the naive loops. Seeds
+// 1400 + r.
+TEST_CASE("1x1 convs as matrix products match the direct convolution", "[codegen][conv2d][schedule]") {
+    cg::lower_options om;
+    om.weights_output_major = true;
+    std::mt19937 g(2028);
+    int gemm = 0;
+    for (int r = 0, count = random_configs(8); r < count; ++r) {
+        const int c = pick(g, 1, 40), h = pick(g, 4, 24), w = pick(g, 4, 40);
+        const layer_desc d = conv(pick(g, 1, 40), 1, 1, pick(g, 1, 3), pick(g, 1, 3), {0, 0, 0, 0}, pick(g, 0, 1) == 1);
+        std::vector<layer_desc> layers{d, plain(op::relu)};
+        const int consumer = pick(g, 0, 2);
+        if (consumer == 1) layers.push_back(pool(op::max_pool, 2, 2, 2, 2, {0, 0, 0, 0}));
+        if (consumer == 2) layers.push_back(conv(pick(g, 1, 24), 1, 1, 1, 1, {0, 0, 0, 0}, true));
+        const auto nodes = make_net(make_shape(c, h, w), layers);
+        if (!nodes[1].pointwise_gemm()) {
+            --r;  // fewer than 64 output pixels: drawn again
+            continue;
+        }
+        ++gemm;
+        CHECK_FALSE(nodes[1].output_major_weight());  // PyTorch's layout, broadcast weight by weight
+        check_network(nodes, pick(g, 1, 3), 1400 + static_cast<std::uint32_t>(r), om);
+    }
+    CHECK(gemm == random_configs(8));  // every draw ran (the others were redrawn)
+    // The benchmark's shapes (chunks of several rows, 256-term sums), and one
+    // of 4 rows of 16: a single chunk, every tile full.
+    for (const auto& [ci, co, hw] : {std::tuple{256, 64, 56}, std::tuple{64, 256, 28}, std::tuple{24, 8, 4}}) {
+        const auto net = make_net(make_shape(ci, hw, hw == 4 ? 16 : hw), {conv(co, 1, 1)});
+        REQUIRE(net[1].pointwise_gemm());
+        check_network(net, 1, 1390 + static_cast<std::uint32_t>(co), om);
+    }
+    // The AVX2 and SSE4.1 schedules (8 and 4 lanes, 12 accumulators).
+    for_narrower_targets(om, [](const cg::lower_options& narrow) {
+        const auto net = make_net(make_shape(20, 11, 13), {conv(12, 1, 1, 1, 1, {0, 0, 0, 0}, true), plain(op::relu)});
+        REQUIRE(net[1].pointwise_gemm());
+        check_network(net, 2, 1398, narrow);
+    });
+    // and the rule: 1x1, no padding, at least 64 output pixels
+    const auto lay = [](int c, int h, int w, layer_desc d) { return make_net(make_shape(c, h, w), {d})[1]; };
+    CHECK(lay(256, 56, 56, conv(64, 1, 1)).pointwise_gemm());
+    CHECK(lay(256, 56, 56, conv(512, 1, 1, 2, 2, {0, 0, 0, 0})).pointwise_gemm());
+    CHECK(lay(3, 8, 8, conv(2, 1, 1)).pointwise_gemm());
+    CHECK_FALSE(lay(3, 7, 9, conv(2, 1, 1)).pointwise_gemm());                     // 63 pixels
+    CHECK_FALSE(lay(16, 16, 16, conv(8, 1, 1, 1, 1, {1, 1, 1, 1})).pointwise_gemm());  // padded
+    CHECK_FALSE(lay(16, 16, 16, conv(8, 3, 3, 1, 1, {1, 1, 1, 1})).pointwise_gemm());  // 3x3
 }
 
 // A trailing run of dense layers is computed in blocks of samples once the

@@ -100,6 +100,14 @@ struct layer_desc {
     constexpr long parameter_count() const {
         return has_params() ? weight_size() + (bias ? units : 0) : 0;
     }
+    // Whether the generated forward pass computes this conv as a matrix
+    // product over the image's pixels in NCHW order: a 1x1 conv without
+    // padding with at least 64 output pixels. Its weight, [C_out,
+    // C_in], arrives in PyTorch's layout (each multiply-add broadcasts one
+    // weight); see codegen/src/lower.cpp.
+    constexpr bool pointwise_gemm() const {
+        return kind == op::conv2d && kh == 1 && kw == 1 && !has_padding() && long(out.h()) * out.w() >= 64;
+    }
     // Whether the generated forward pass reads this node's weight
     // output-major: PyTorch's layout with the output dimension moved
     // innermost (dense [in, out]; conv2d [C_in, kh, kw, C_out]), so output
@@ -112,7 +120,7 @@ struct layer_desc {
     // target of a multi-target library agrees on it.
     constexpr bool output_major_weight() const {
         if (kind == op::dense) return true;
-        if (kind != op::conv2d) return false;
+        if (kind != op::conv2d || pointwise_gemm()) return false;
         const long bytes = 4L * (long(in.c()) * (in.h() + pad_top + pad_bottom) * (in.w() + pad_left + pad_right) +
                                  long(units) * in.c() * kh * kw);
         return units % 8 == 0 && (bytes <= 32 * 1024 || out.w() <= 64);
