@@ -645,8 +645,9 @@ TEST_CASE("channel-major convs over blocks of input channels match", "[codegen][
     // did: "Input buffer input is accessed at 29"). Both outputs are 29
     // columns, a prime.
     for (const auto& [w, k] : {std::pair{29, 1}, std::pair{33, 5}}) {  // direct convs (5 taps: not Winograd)
-        // (two rows: 58 pixels, too few for a 1x1 conv's matrix product)
-        const auto nodes = make_net(make_shape(32, 2, w), {conv(16, 1, k)});
+        // (two rows: 58 pixels, too few for a 1x1 conv's matrix product; 64
+        // input channels: enough multiply-adds per output to be channel-major)
+        const auto nodes = make_net(make_shape(64, 2, w), {conv(16, 1, k)});
         REQUIRE(nodes[1].output_major_weight());
         check_network(nodes, 1, 1249, om);
     }
@@ -804,13 +805,14 @@ TEST_CASE("channel-major convs and their consumers match with output-major weigh
         {conv(8, 3, 3, 1, 1, {1, 1, 1, 1}), plain(op::relu), pool(op::max_pool, 3, 3, 2, 2, {1, 1, 1, 1}),
          plain(op::flatten), dense(7)},                                                  // max pool, padding
         {conv(24, 3, 3, 2, 2, {1, 0, 2, 1}, true, true)},                                // the output itself, stride, flip
-        {conv(8, 1, 1, 1, 1, {0, 0, 0, 0}, false), plain(op::tanh), conv(16, 3, 2, 1, 2)},  // conv -> conv
+        {conv(16, 1, 1, 1, 1, {0, 0, 0, 0}, false), plain(op::tanh), conv(16, 3, 2, 1, 2)},  // GEMM -> conv
         {conv(32, 5, 3, 1, 1, {2, 2, 1, 1}), plain(op::relu), pool(op::avg_pool, 2, 2, 2, 2, {1, 1, 1, 1}, false),
          plain(op::relu), plain(op::flatten), dense(3)},                                 // activation after the pool
         {conv(32, 3, 3, 1, 1, {1, 1, 1, 1}), plain(op::relu)},  // over 32 KiB, rows of at most 64: channel-major too
     };
-    const std::vector<tensor_shape> inputs{make_shape(6, 14, 14), make_shape(3, 9, 13), make_shape(2, 11, 6),
-                                           make_shape(5, 7, 19), make_shape(2, 10, 9), make_shape(40, 9, 11)};
+    // (at least 64 multiply-adds per output: fewer are computed row-major)
+    const std::vector<tensor_shape> inputs{make_shape(6, 14, 14), make_shape(8, 9, 13), make_shape(8, 11, 6),
+                                           make_shape(5, 7, 19), make_shape(5, 10, 9), make_shape(40, 9, 11)};
     for (std::size_t r = 0; r < nets.size(); ++r) {
         INFO("net " << r);
         const auto nodes = make_net(inputs[r], nets[r]);
@@ -819,6 +821,10 @@ TEST_CASE("channel-major convs and their consumers match with output-major weigh
         CHECK(channel_major);  // the case exercises the path it is about
         check_network(nodes, 3, 1000 + static_cast<std::uint32_t>(r), om);
     }
+    // the rule's floor: 64 multiply-adds per output
+    const auto lay = [](int c, int h, int w, layer_desc d) { return make_net(make_shape(c, h, w), {d})[1]; };
+    CHECK_FALSE(lay(3, 32, 32, conv(32, 3, 3, 1, 1, {1, 1, 1, 1})).output_major_weight());  // 27
+    CHECK(lay(8, 32, 32, conv(32, 3, 3, 1, 1, {1, 1, 1, 1})).output_major_weight());        // 72
 }
 
 // lower_options{.schedule = false} leaves every Func unscheduled; both must

@@ -112,7 +112,9 @@ struct layer_desc {
     // output-major: PyTorch's layout with the output dimension moved
     // innermost (dense [in, out]; conv2d [C_in, kh, kw, C_out]), so output
     // features or channels fill vectors. Always for dense; for conv2d when it
-    // is computed channel-major: channels that fill 8-float vectors, and
+    // is computed channel-major: channels that fill 8-float vectors, at
+    // least 64 multiply-adds per output (fewer are computed row-major: the
+    // transposition back to NCHW would cost as much as they do), and
     // either an image's padded input plus the weights within 32 KiB (an L1
     // cache) or output rows of at most 64 pixels; see
     // codegen/src/lower.cpp. The runtime (constnet::model) rearranges these
@@ -121,6 +123,7 @@ struct layer_desc {
     constexpr bool output_major_weight() const {
         if (kind == op::dense) return true;
         if (kind != op::conv2d || pointwise_gemm()) return false;
+        if (long(in.c()) * kh * kw < 64) return false;
         const long bytes = 4L * (long(in.c()) * (in.h() + pad_top + pad_bottom) * (in.w() + pad_left + pad_right) +
                                  long(units) * in.c() * kh * kw);
         return units % 8 == 0 && (bytes <= 32 * 1024 || out.w() <= 64);
