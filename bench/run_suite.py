@@ -41,10 +41,22 @@ def cases():
         ("maxpool 3x3 s2 p1 64@112", lambda: nn.MaxPool2d(3, 2, 1), (64, 112, 112)),
         ("avgpool 2x2 s2 64@112", lambda: nn.AvgPool2d(2, 2), (64, 112, 112)),
     ]
+    # further shapes (constnet_bench runs them after the cases)
+    further = [
+        ("conv3x3 s2 64->128 @56", lambda: nn.Conv2d(64, 128, 3, stride=2, padding=1), (64, 56, 56)),
+        ("conv1x1 64->256 @56", lambda: nn.Conv2d(64, 256, 1), (64, 56, 56)),
+        ("conv1x1 s2 256->512 @56", lambda: nn.Conv2d(256, 512, 1, stride=2), (256, 56, 56)),
+        ("conv5x5 32->64 p2 @28", lambda: nn.Conv2d(32, 64, 5, padding=2), (32, 28, 28)),
+        ("conv3x3 3->32 @32", lambda: nn.Conv2d(3, 32, 3, padding=1), (3, 32, 32)),
+        ("conv3x3 96->96 @27", lambda: nn.Conv2d(96, 96, 3, padding=1), (96, 27, 27)),
+    ]
     out = [("lenet forward", 1, lenet, (1, 28, 28)), ("lenet forward", 256, lenet, (1, 28, 28)),
            ("lenet train step", 256, lenet, (1, 28, 28))]
     for n in (1, 32):
         out += [(name, n, make, shape) for name, make, shape in layers]
+    for n in (1, 32):
+        out += [(name, n, make, shape) for name, make, shape in further]
+    out.append(("conv7x7 s2 3->64 @224", 1, lambda: nn.Conv2d(3, 64, 7, stride=2, padding=3), (3, 224, 224)))
     return out
 
 
