@@ -39,6 +39,13 @@ struct value {
     tensor_shape spatial_shape;
 };
 
+// A 1x1 conv's matrix product (plan_pointwise, define_pointwise_gemm).
+struct gemm_plan {
+    int tp = 1, tk = 1;  // a register tile: tp vectors of pixels x tk output channels
+    int rows = 1;        // rows per chunk
+    int tiles = 1;       // tiles per chunk (its pixels rounded up to whole tiles)
+};
+
 struct node_funcs {
     value out;
     Func acc;     // conv2d, dense: the reduction (initialized with the bias)
@@ -57,8 +64,9 @@ struct node_funcs {
     // A 1x1 conv computed as a matrix product over pixels
     // (layer_desc::pointwise_gemm; defined only then): flat (p, chunk, c, n)
     // is the input's pixels of a chunk of rows in one run, acc (p, chunk, c,
-    // n) the product for them.
+    // n) the product for them, as `gemm` plans.
     Func flat;
+    gemm_plan gemm;
 };
 
 std::string node_name(int index, const layer_desc& d) { return fmt::format("n{}_{}", index, op_name(d.kind)); }
@@ -142,12 +150,6 @@ void define_winograd_rows(node_funcs& r, const layer_desc& d, Func u, const Func
 // 0.94x / 0.91x (1.19x / 1.24x oneDNN's NCHW), 64->256 @56 0.62x / 0.71x ->
 // 0.88x / 0.96x; 256->64 @56 0.87-0.92x either way (its kernel ran near
 // the FMA peak already; the copies and the bias pass cost ~6%).
-struct gemm_plan {
-    int tp = 1, tk = 1;  // a register tile: tp vectors of pixels x tk output channels
-    int rows = 1;        // rows per chunk
-    int tiles = 1;       // tiles per chunk (its pixels rounded up to whole tiles)
-};
-
 gemm_plan plan_pointwise(const layer_desc& d, const machine& m) {
     const int W = d.out.w(), H = d.out.h(), C = d.out.c();
     gemm_plan best;
@@ -176,6 +178,7 @@ void define_pointwise_gemm(node_funcs& r, const layer_desc& d, const value& in, 
                            const gemm_plan& plan, const std::string& name) {
     const int W = d.out.w(), H = d.out.h(), R = plan.rows;
     const Var p("p"), chunk("chunk");
+    r.gemm = plan;
     r.flat = Func(name + "_flat");
     // The input pixels the outputs read (every sw-th of every sh-th row);
     // rows past the image (the last chunk's, rounded up) read its last row.
@@ -632,7 +635,8 @@ void schedule_conv2d_channel_major(Func root, node_funcs f, const layer_desc& d,
 // vectors of pixels x tk channels reducing over all input channels (the
 // blocks of channels outside the pixels: a block's weights stay in L1 while
 // the chunk's input streams from L2), then the rows read back from it.
-void schedule_pointwise_gemm(Func root, node_funcs f, const layer_desc& d, const machine& m, const gemm_plan& plan) {
+void schedule_pointwise_gemm(Func root, node_funcs f, const layer_desc& d, const machine& m) {
+    const gemm_plan& plan = f.gemm;
     const int W = d.out.w(), T = plan.tp * m.vec;
     const Var p("p"), chunk("chunk");
     Var yo("yo"), yi("yi"), po("po"), pi("pi"), ko("ko"), ki("ki"), py("py"), px("px");
@@ -931,7 +935,6 @@ forward_pipeline lower_forward(std::span<const layer_desc> nodes, const lower_op
     constrain(p.input, spatial_extents(in_shape));
 
     std::vector<node_funcs> funcs(nodes.size());
-    std::vector<gemm_plan> gemm_plans(nodes.size());
     Func input = p.input;
     if (opt.bounded_reads) {
         Region all;
@@ -947,7 +950,8 @@ forward_pipeline lower_forward(std::span<const layer_desc> nodes, const lower_op
         const std::string name = node_name(idx, d);
         const Func* bias = nullptr;
         const bool output_major = opt.weights_output_major && d.output_major_weight();
-        const bool channel_major = output_major && opt.schedule && opt.autoscheduler.empty();
+        const bool scheduled = opt.schedule && opt.autoscheduler.empty();  // by constnet's schedules
+        const bool channel_major = output_major && scheduled;
         ImageParam w, b;
         Func wf, bf;
         if (d.has_params()) {
@@ -978,9 +982,9 @@ forward_pipeline lower_forward(std::span<const layer_desc> nodes, const lower_op
         }
         switch (d.kind) {
         case op::conv2d: {
-            const bool gemm = d.pointwise_gemm() && opt.schedule && opt.autoscheduler.empty();
-            if (gemm) gemm_plans[idx] = plan_pointwise(d, machine_for(opt.target));
-            funcs[idx] = define_conv2d(d, in, wf, bias, channel_major, gemm ? &gemm_plans[idx] : nullptr, name);
+            const bool gemm = d.pointwise_gemm() && scheduled;
+            const gemm_plan plan = gemm ? plan_pointwise(d, machine_for(opt.target)) : gemm_plan{};
+            funcs[idx] = define_conv2d(d, in, wf, bias, channel_major, gemm ? &plan : nullptr, name);
             break;
         }
         case op::dense:
@@ -1097,7 +1101,7 @@ forward_pipeline lower_forward(std::span<const layer_desc> nodes, const lower_op
         const machine& m = inside_consumer ? per_image : at_root;
         switch (head.kind) {
         case op::conv2d:
-            if (funcs[idx].flat.defined()) schedule_pointwise_gemm(root, funcs[idx], head, m, gemm_plans[idx]);
+            if (funcs[idx].flat.defined()) schedule_pointwise_gemm(root, funcs[idx], head, m);
             else if (funcs[idx].cm.defined()) schedule_conv2d_channel_major(root, funcs[idx], head, m, cm_storage[g]);
             else schedule_conv2d(root, funcs[idx], head, m);
             break;
