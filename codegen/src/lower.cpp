@@ -463,7 +463,15 @@ constexpr int channel_block = 16;
 // layout (bench/run_suite.py; the machine's noise is +-10%): conv3x3
 // 64->64 @56 0.88x -> 1.07-1.20x, 128 @28 0.92x -> 1.15-1.28x, 256 @14
 // 0.84-0.90x -> 1.03-1.17x (N=1 and 32); 512 @7 0.78-0.88x before and after
-// (0.86-0.91x with all output channels at once, below).
+// (0.86-0.91x with all output channels at once, below). Small images read
+// their weights in blocks (layer_desc::winograd_blocked_weight), each
+// block of a tile's reduction one sequential run instead of 48 pieces 8 KiB
+// apart: conv3x3 512->512 @7 2.31-2.49 ms -> 1.96-2.19 ms (N=1), 82-92 ms
+// -> 69-83 ms (N=32) in alternating runs, 0.90-0.99x oneDNN's blocked
+// layout. With the weights made to fit L2 (wrong results, timing only) it
+// took 1.73 ms: what is left is reading the 12.6 MB of transformed weights
+// on every call. Halide 14's prefetch directive made it slower (it
+// prefetched one line in four, over four times the region).
 void schedule_winograd_rows(node_funcs f, const layer_desc& d, const machine& m, int channels, int tx,
                             bool blocks_inside_rows) {
     const int cv = vector_width(channels, m);
@@ -483,7 +491,7 @@ void schedule_winograd_rows(node_funcs f, const layer_desc& d, const machine& m,
     // update cannot recompute a shifted last tile).
     int block_vectors = 1;
     for (int t = 2; t * tx <= m.accumulators && t <= 4; ++t)
-        if (d.out.c() % (t * cv) == 0) block_vectors = t;
+        if (d.out.c() % (t * cv) == 0 && (!d.winograd_blocked_weight() || 64 % (t * cv) == 0)) block_vectors = t;
     const bool all_channels = whole_image && block_vectors > 1 && row * d.out.h() < 64 &&
                               4L * 4 * row * d.out.h() * d.out.c() <= 2 * l2_budget;
     f.acc.compute_at(f.cm, all_channels ? n : whole_image || blocks_inside_rows ? co : y)
@@ -545,6 +553,8 @@ void schedule_conv2d_channel_major(Func root, node_funcs f, const layer_desc& d,
             // The channel blocks' rows are computed in whole tiles; without
             // padding they read the input itself, which ends with the row.
             if (channel_blocks && !d.has_padding() && W % t != 0) continue;
+            // Weights in blocks of 64 output channels: tiles within a block.
+            if (d.winograd_blocked_weight() && 64 % (c_vectors * cv) != 0) continue;
             const double useful = t * c_vectors * shifted_tiles_useful(tile_w, t) * shifted_tiles_useful(C, c_vectors * cv);
             const double rate = tile_rate(useful, t * c_vectors, t + c_vectors, 0.5);
             if (rate > best + 1e-9) best = rate, tx = t, tc = c_vectors;
@@ -962,6 +972,13 @@ forward_pipeline lower_forward(std::span<const layer_desc> nodes, const lower_op
             constrain(w, p.param_extents.back());
             p.params.push_back(w);
             wf = opt.bounded_reads ? BoundaryConditions::repeat_edge(w) : Func(w);
+            if (output_major && d.winograd_blocked_weight()) {
+                // back to (C_out, 4, kh, C_in) indexing; a tile's channels
+                // lie within a block, so its loads stay dense vectors
+                Func unblocked(fmt::format("p{}_weight_unblocked", mod));
+                unblocked(c, x, y, n) = wf(c % 64, y + d.kh * (n % 16), x + 4 * (c / 64), n / 16);
+                wf = unblocked;
+            }
             if (output_major && d.kind == op::conv2d && !(channel_major && d.winograd_rows_weight())) {
                 // back to (kw, kh, C_in, C_out) indexing
                 Func rotated(fmt::format("p{}_weight_om", mod));

@@ -37,24 +37,30 @@ void output_major(const buffer& w, buffer& wt) {
                 for (int i = i0; i < std::min(i0 + block, in); ++i) dst[static_cast<long>(i) * out + o] = src[static_cast<long>(o) * in + i];
 }
 
-void winograd_rows(const buffer& w, buffer& u) {
+void winograd_rows(const buffer& w, buffer& u, bool blocked) {
     const int kh = w.dim(1).extent(), in = w.dim(2).extent(), out = w.dim(3).extent();
     const float* src = w.data();
     float* dst = u.data();
-    // Output channels innermost: the writes are four sequential runs; the
-    // reads of one input channel's rows (kh x 3 floats per output channel)
-    // stay in cache over its kernel rows.
+    // Where U's point e of input channel i, kernel row r, output channel o
+    // goes: [in, kh, 4, out], or in blocks [in / 16, out / 64, 4, 16, kh, 64]
+    // (layer_desc::winograd_blocked_weight).
+    const auto at = [&](int i, int r, int e, int o) -> long {
+        if (!blocked) return ((static_cast<long>(i) * kh + r) * 4 + e) * out + o;
+        const long block = ((static_cast<long>(i / 16) * (out / 64) + o / 64) * 4 + e) * 16 + i % 16;
+        return (block * kh + r) * 64 + o % 64;
+    };
+    // Output channels innermost: the writes are sequential runs; the reads
+    // of one input channel's rows (kh x 3 floats per output channel) stay in
+    // cache over its kernel rows.
     for (int i = 0; i < in; ++i)
-        for (int r = 0; r < kh; ++r) {
-            float* d = dst + (static_cast<long>(i) * kh + r) * 4 * out;
+        for (int r = 0; r < kh; ++r)
             for (int o = 0; o < out; ++o) {
                 const float* g = src + ((static_cast<long>(o) * in + i) * kh + r) * 3;
-                d[o] = g[0];
-                d[out + o] = 0.5f * (g[0] + g[1] + g[2]);
-                d[2L * out + o] = 0.5f * (g[0] - g[1] + g[2]);
-                d[3L * out + o] = g[2];
+                dst[at(i, r, 0, o)] = g[0];
+                dst[at(i, r, 1, o)] = 0.5f * (g[0] + g[1] + g[2]);
+                dst[at(i, r, 2, o)] = 0.5f * (g[0] - g[1] + g[2]);
+                dst[at(i, r, 3, o)] = g[2];
             }
-        }
 }
 
 long parse_count(const std::filesystem::path& path, const std::string& key, const std::string& text) {

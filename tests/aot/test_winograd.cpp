@@ -65,11 +65,14 @@ TEST_CASE("Winograd convs through the model match a direct loop, also after the 
     using Conv = constnet::model<winograd::convolution>;
     static_assert(winograd::correlation.describe()[1].winograd_rows_weight());
     static_assert(winograd::convolution.describe()[1].winograd_rows_weight());
+    static_assert(!winograd::correlation.describe()[1].winograd_blocked_weight());
+    static_assert(winograd::convolution.describe()[1].winograd_blocked_weight());
     Corr corr;
     check_against_direct(corr, 1, false, true, 1);
     check_against_direct(corr, 1, false, true, 2);  // new weights: transformed again
     Conv conv;
     check_against_direct(conv, 0, true, false, 3);
+    check_against_direct(conv, 0, true, false, 7);  // new weights: arranged in blocks again
 }
 
 TEST_CASE("1x1 convs as matrix products through the model match a direct loop", "[aot][pointwise]") {

@@ -220,7 +220,8 @@ std::vector<float> output_major(const std::vector<float>& w, int out) {
 // PyTorch's [out, in, kh, 3] -> [in, kh, 4, out] with each row's taps
 // g0, g1, g2 as Winograd F(2, 3)'s G g (Lavin & Gray: rows (1, 0, 0),
 // (1/2, 1/2, 1/2), (1/2, -1/2, 1/2), (0, 0, 1)), as constnet::model prepares
-// the weights layer_desc::winograd_rows_weight() names (an independent loop).
+// the weights layer_desc::winograd_rows_weight() names (an independent loop),
+// in blocks where layer_desc::winograd_blocked_weight() says so.
 std::vector<float> winograd_rows(const std::vector<float>& w, const layer_desc& d) {
     const int out = d.units, in = d.in.c(), kh = d.kh;
     const double G[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
@@ -231,7 +232,13 @@ std::vector<float> winograd_rows(const std::vector<float>& w, const layer_desc& 
                 for (int e = 0; e < 4; ++e) {
                     double v = 0;
                     for (int j = 0; j < 3; ++j) v += G[e][j] * w[((std::size_t(o) * in + i) * kh + r) * 3 + j];
-                    u[((std::size_t(i) * kh + r) * 4 + e) * out + o] = static_cast<float>(v);
+                    // [in, kh, 4, out], or [in / 16, out / 64, 4, 16, kh, 64]
+                    const std::size_t at =
+                        d.winograd_blocked_weight()
+                            ? (((((std::size_t(i) / 16 * (out / 64) + o / 64) * 4 + e) * 16 + i % 16) * kh + r) * 64 +
+                               o % 64)
+                            : ((std::size_t(i) * kh + r) * 4 + e) * out + o;
+                    u[at] = static_cast<float>(v);
                 }
     return u;
 }
@@ -254,6 +261,8 @@ ref::tensor run_halide(const std::vector<layer_desc>& nodes, const ref::tensor& 
         if (opt.weights_output_major && nodes[k].output_major_weight())
             std::rotate(extents.rbegin(), extents.rbegin() + 1, extents.rend());  // the output dimension innermost
         if (opt.weights_output_major && nodes[k].winograd_rows_weight()) extents[1] = 4;  // (out, 4, kh, in)
+        if (opt.weights_output_major && nodes[k].winograd_blocked_weight())  // (64, 16 kh, 4 out / 64, in / 16)
+            extents = {64, 16 * nodes[k].kh, 4 * nodes[k].units / 64, nodes[k].in.c() / 16};
         pipe.params[next++].set(Halide::Buffer<float>(p.weight[k].data(), extents));
         if (nodes[k].bias) {
             REQUIRE(next < pipe.params.size());
@@ -691,16 +700,28 @@ TEST_CASE("3-tap convs as Winograd rows match the direct convolution", "[codegen
         const auto big = make_net(make_shape(128, h, w), {conv(64, 3, 3, 1, sw, {1, 1, 1, 1}), plain(op::relu)});
         REQUIRE(big[1].output_major_weight());
         CHECK(big[1].winograd_rows_weight() == (sw == 1));
+        CHECK(big[1].winograd_blocked_weight() == (sw == 1 && h == 5));  // 4 x 5 pairs: weights in blocks
         // 1152 products per output: float32 sums of Winograd's transformed
         // terms (up to twice the direct ones, the outputs their differences)
         // err up to 2e-5 here, the direct loop's within 1e-5.
         check_network(big, 1, 1290 + static_cast<std::uint32_t>(h), om, 4.0);
+    }
+    // Weights in blocks: 128 output channels (two blocks), a true
+    // convolution without bias, kernel heights 1 and 2, a vertical stride.
+    for (const auto& [kh, sh, flip] : {std::tuple{3, 1, true}, std::tuple{1, 1, false}, std::tuple{2, 2, false}}) {
+        const auto net =
+            make_net(make_shape(32, 6, 5), {conv(128, kh, 3, sh, 1, {1, 1, 1, 1}, !flip, flip), plain(op::relu)});
+        REQUIRE(net[1].winograd_blocked_weight());
+        check_network(net, 2, 1280 + static_cast<std::uint32_t>(kh), om);
     }
     // The AVX2 and SSE4.1 schedules (8 and 4 lanes, fewer registers).
     for_narrower_targets(om, [](const cg::lower_options& narrow) {
         const auto net = make_net(make_shape(48, 7, 13), {conv(24, 3, 3, 1, 1, {1, 1, 1, 1}), plain(op::relu)});
         REQUIRE(net[1].winograd_rows_weight());
         check_network(net, 2, 1298, narrow);
+        const auto blocked = make_net(make_shape(32, 7, 7), {conv(64, 3, 3, 1, 1, {1, 1, 1, 1}), plain(op::relu)});
+        REQUIRE(blocked[1].winograd_blocked_weight());
+        check_network(blocked, 2, 1297, narrow);
     });
     // Unscheduled (and autoscheduled) pipelines compute it directly, from
     // the taps recovered from the transformed weights (g1 = U1 - U2).
@@ -709,12 +730,21 @@ TEST_CASE("3-tap convs as Winograd rows match the direct convolution", "[codegen
     const auto net = make_net(make_shape(32, 5, 9), {conv(16, 3, 3, 1, 1, {1, 1, 1, 1}), plain(op::relu)});
     REQUIRE(net[1].winograd_rows_weight());
     check_network(net, 2, 1299, unscheduled);
+    const auto blocked = make_net(make_shape(32, 5, 9), {conv(64, 3, 3, 1, 1, {1, 1, 1, 1}), plain(op::relu)});
+    REQUIRE(blocked[1].winograd_blocked_weight());
+    check_network(blocked, 2, 1296, unscheduled);
     // and the rule: 3 taps, stride 1 along rows, input channels in blocks of 16
     const auto lay = [](int c, int h, int w, layer_desc d) { return make_net(make_shape(c, h, w), {d})[1]; };
     CHECK(lay(64, 56, 56, conv(64, 3, 3, 1, 1, {1, 1, 1, 1})).winograd_rows_weight());
     CHECK(lay(512, 7, 7, conv(512, 3, 3, 1, 1, {1, 1, 1, 1})).winograd_rows_weight());
     CHECK_FALSE(lay(64, 56, 56, conv(64, 3, 3, 1, 2, {1, 1, 1, 1})).winograd_rows_weight());  // stride 2 along rows
     CHECK_FALSE(lay(24, 56, 56, conv(64, 3, 3, 1, 1, {1, 1, 1, 1})).winograd_rows_weight());  // 24 input channels
+    // in blocks: output channels in 64s, fewer than 64 pairs of output pixels
+    CHECK(lay(512, 7, 7, conv(512, 3, 3, 1, 1, {1, 1, 1, 1})).winograd_blocked_weight());  // 4 x 7 pairs
+    CHECK_FALSE(lay(256, 14, 14, conv(256, 3, 3, 1, 1, {1, 1, 1, 1})).winograd_blocked_weight());  // 7 x 14
+    CHECK_FALSE(lay(512, 7, 7, conv(480, 3, 3, 1, 1, {1, 1, 1, 1})).winograd_blocked_weight());  // 480 outputs
+    CHECK(lay(512, 7, 7, conv(512, 3, 3, 1, 1, {1, 1, 1, 1})).forward_weight_extents(true) ==
+          std::array{64, 48, 32, 32});
 }
 
 // 1x1 convs without padding (at least 64 output pixels) run as matrix

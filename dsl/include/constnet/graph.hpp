@@ -140,6 +140,21 @@ struct layer_desc {
     constexpr bool winograd_rows_weight() const {
         return output_major_weight() && kw == 3 && sw == 1 && in.c() >= 32 && in.c() % 16 == 0;
     }
+    // Whether that transformed weight arrives in blocks, in the order the
+    // generated forward pass reads it: small images (fewer than 64 pairs of
+    // output pixels), whose products for all output channels are computed
+    // at once, each block of the weights reused by every row of the image
+    // and read from memory once per image. Output channels in blocks of 64:
+    // the weight arrives as [C_in / 16, C_out / 64, 4, 16, kh, 64], i.e.
+    // for each block of 16 input channels, block of 64 output channels and
+    // point e, the input channels' kernel rows, each row's 64 output
+    // channels innermost (Halide's extents 64, 16 kh, 4 C_out / 64,
+    // C_in / 16): one sequential run per block. The runtime
+    // (constnet::model) arranges it when the weights change; see
+    // codegen/src/lower.cpp.
+    constexpr bool winograd_blocked_weight() const {
+        return winograd_rows_weight() && units % 64 == 0 && long((out.w() + 1) / 2) * out.h() < 64;
+    }
     // The extents of the weight the generated forward pass reads, innermost
     // first (Halide's order; PyTorch's shape reversed), given whether it
     // reads weights output-major and Winograd-transformed where the rules
@@ -148,6 +163,7 @@ struct layer_desc {
         const auto s = weight_shape();
         if (kind == op::dense) return output_major ? std::array{s[0], s[1], 0, 0} : std::array{s[1], s[0], 0, 0};
         if (!output_major || !output_major_weight()) return {s[3], s[2], s[1], s[0]};
+        if (winograd_blocked_weight()) return {64, 16 * s[2], 4 * (s[0] / 64), s[1] / 16};
         if (winograd_rows_weight()) return {s[0], 4, s[2], s[1]};
         return {s[0], s[3], s[2], s[1]};
     }

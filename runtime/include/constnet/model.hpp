@@ -146,8 +146,9 @@ struct kernel_weights {
 void output_major(const buffer& w, buffer& om);
 // PyTorch's conv weight [out, in, kh, 3] -> [in, kh, 4, out], each row of
 // taps g0, g1, g2 transformed for Winograd F(2, 3) to g0, (g0 + g1 + g2) / 2,
-// (g0 - g1 + g2) / 2, g2 (layer_desc::winograd_rows_weight).
-void winograd_rows(const buffer& w, buffer& u);
+// (g0 - g1 + g2) / 2, g2 (layer_desc::winograd_rows_weight); blocked:
+// [in / 16, out / 64, 4, 16, kh, 64] (layer_desc::winograd_blocked_weight).
+void winograd_rows(const buffer& w, buffer& u, bool blocked);
 void init_parameters(std::span<const parameter_info> infos, std::span<buffer> params, std::uint64_t seed, init_kind kind);
 void load_parameters(const std::filesystem::path& path, std::span<const parameter_info> infos, std::span<buffer> params);
 void save_parameters(const std::filesystem::path& path, std::string_view network, std::span<const parameter_info> infos,
@@ -197,6 +198,7 @@ public:
             const layer_desc d = Net.describe()[p.node];
             output_major_[k] = !p.is_bias && d.output_major_weight();
             winograd_[k] = !p.is_bias && d.winograd_rows_weight();
+            winograd_blocked_[k] = !p.is_bias && d.winograd_blocked_weight();
             if (output_major_[k]) {
                 const auto fe = d.forward_weight_extents(true);
                 kernel_[k] = buffer(std::vector<int>(fe.begin(), fe.begin() + p.rank));
@@ -398,7 +400,7 @@ private:
         std::lock_guard lock(prepared_->mutex);
         if (prepared_->version.load(std::memory_order_relaxed) == version_) return;
         for (int k = 0; k < parameter_tensors; ++k)
-            if (winograd_[k]) detail::winograd_rows(params_[k], kernel_[k]);
+            if (winograd_[k]) detail::winograd_rows(params_[k], kernel_[k], winograd_blocked_[k]);
             else if (output_major_[k]) detail::output_major(params_[k], kernel_[k]);
         prepared_->version.store(version_, std::memory_order_release);
     }
@@ -441,7 +443,7 @@ private:
     std::array<buffer, parameter_tensors> params_;
     // What the forward pass reads instead of a weight: its output-major copy,
     // Winograd-transformed for some convs.
-    std::array<bool, parameter_tensors> output_major_{}, winograd_{};
+    std::array<bool, parameter_tensors> output_major_{}, winograd_{}, winograd_blocked_{};
     mutable std::array<buffer, parameter_tensors> kernel_;
     std::uint64_t version_ = 1;  // bumped by every change of the parameters
     std::unique_ptr<detail::kernel_weights> prepared_ = std::make_unique<detail::kernel_weights>();

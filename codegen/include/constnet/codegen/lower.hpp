@@ -61,7 +61,8 @@ struct lower_options {
     // PyTorch's layout with the output dimension moved innermost, so output
     // features/channels fill vectors; a conv weight for which
     // layer_desc::winograd_rows_weight() holds arrives as [C_in, kh, 4, C_out]
-    // (Winograd F(2, 3)'s transformed taps; layer_desc::forward_weight_extents).
+    // (Winograd F(2, 3)'s transformed taps; layer_desc::forward_weight_extents),
+    // in blocks where layer_desc::winograd_blocked_weight() holds.
     // The caller rearranges them once when the weights change, not the
     // pipeline on every call; constnet::model does this for the ahead-of-time
     // forward pass (codegen/src/main.cpp).
