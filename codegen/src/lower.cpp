@@ -472,37 +472,64 @@ constexpr int channel_block = 16;
 // took 1.73 ms: what is left is reading the 12.6 MB of transformed weights
 // on every call. Halide 14's prefetch directive made it slower (it
 // prefetched one line in four, over four times the region).
-void schedule_winograd_rows(node_funcs f, const layer_desc& d, const machine& m, int channels, int tx,
-                            bool blocks_inside_rows) {
+// How schedule_winograd_rows computes a conv's products (plan_winograd_rows).
+struct winograd_plan {
+    int row = 1;                // pairs of pixels per row, in whole tiles of tx
+    bool whole_image = false;   // the image's products at once (else per row)
+    bool all_channels = false;  // ... and for all output channels at once
+    int block_vectors = 1;      // all_channels: channel vectors per tile
+    int images = 1;             // all_channels: images computed together
+};
+
+// Small images (fewer than 64 pairs) whose products for all output
+// channels fit L2: the blocks of output channels inside each block of
+// input channels, which then transforms its rows once, not once per
+// block of output channels. Zen 4, one thread, vs oneDNN blocked:
+// conv3x3 512->512 @7 0.67-0.80x -> 0.81x (N=1), 0.68-0.78x -> 0.86x
+// (N=32); 256->256 @14 (98 pairs) fell from 1.1x to 0.93-1.0x so.
+// Their tiles take as many channel vectors as divide the channels (an
+// update cannot recompute a shifted last tile). Such a conv reads all its
+// weights once per image with little arithmetic per weight (28 pairs of
+// pixels use each at 7 x 7): images are computed together, up to 4 whose
+// products fit 1 MiB, each block of weights read once for all of them.
+// conv3x3 512->512 @7, N=32, alternating runs: 69-83 ms -> 59-61 ms with 4
+// images (2: 70-73 ms; 8: 59-62 ms), 0.98-1.16x oneDNN's blocked layout.
+winograd_plan plan_winograd_rows(const layer_desc& d, const machine& m, int channels, int tx, bool blocks_inside_rows) {
+    winograd_plan p;
     const int cv = vector_width(channels, m);
-    const int pairs = (d.out.w() + 1) / 2, row = (pairs + tx - 1) / tx * tx;  // whole tiles of pairs
-    const bool whole_image = !blocks_inside_rows && 4L * 4 * row * d.out.h() * channels <= l2_budget;
+    const int pairs = (d.out.w() + 1) / 2;
+    p.row = (pairs + tx - 1) / tx * tx;
+    const long products = 4L * 4 * p.row * d.out.h();  // bytes per output channel of an image
+    p.whole_image = !blocks_inside_rows && products * channels <= l2_budget;
+    for (int t = 2; t * tx <= m.accumulators && t <= 4; ++t)
+        if (d.out.c() % (t * cv) == 0 && (!d.winograd_blocked_weight() || 64 % (t * cv) == 0)) p.block_vectors = t;
+    p.all_channels = p.whole_image && p.block_vectors > 1 && p.row * d.out.h() < 64 &&
+                     products * d.out.c() <= 2 * l2_budget;
+    if (p.all_channels) p.images = static_cast<int>(std::clamp(4 * l2_budget / (products * d.out.c()), 1L, 4L));
+    return p;
+}
+
+void schedule_winograd_rows(node_funcs f, const layer_desc& d, const machine& m, int channels, int tx,
+                            bool blocks_inside_rows, const winograd_plan& plan) {
+    const int cv = vector_width(channels, m);
+    const int pairs = (d.out.w() + 1) / 2, row = plan.row;
+    const bool whole_image = plan.whole_image, all_channels = plan.all_channels;
+    const int block_vectors = plan.block_vectors;
     const Var co("co"), e("e");
     Var axo("axo"), axi("axi");
     RVar rco("rco"), rci("rci");
     const auto r = f.acc.rvars();  // ky, input channel
-    // Small images (fewer than 64 pairs) whose products for all output
-    // channels fit L2: the blocks of output channels inside each block of
-    // input channels, which then transforms its rows once, not once per
-    // block of output channels. Zen 4, one thread, vs oneDNN blocked:
-    // conv3x3 512->512 @7 0.67-0.80x -> 0.81x (N=1), 0.68-0.78x -> 0.86x
-    // (N=32); 256->256 @14 (98 pairs) fell from 1.1x to 0.93-1.0x so.
-    // Their tiles take as many channel vectors as divide the channels (an
-    // update cannot recompute a shifted last tile).
-    int block_vectors = 1;
-    for (int t = 2; t * tx <= m.accumulators && t <= 4; ++t)
-        if (d.out.c() % (t * cv) == 0 && (!d.winograd_blocked_weight() || 64 % (t * cv) == 0)) block_vectors = t;
-    const bool all_channels = whole_image && block_vectors > 1 && row * d.out.h() < 64 &&
-                              4L * 4 * row * d.out.h() * d.out.c() <= 2 * l2_budget;
-    f.acc.compute_at(f.cm, all_channels ? n : whole_image || blocks_inside_rows ? co : y)
-        .bound_extent(x, row)
-        .vectorize(c, cv);
+    // all_channels: for the images plan.images computes together (cm's
+    // whole region), else per image, per block of channels or per row.
+    if (all_channels) f.acc.compute_at(f.cm, Var::outermost());
+    else f.acc.compute_at(f.cm, whole_image || blocks_inside_rows ? co : y);
+    f.acc.bound_extent(x, row).vectorize(c, cv);
     Stage update = f.acc.update();
     update.split(x, axo, axi, tx).split(r[1], rco, rci, channel_block).unroll(axi);
     if (all_channels) {
         Var cb("cb"), cc("cc");
         update.split(c, cb, cc, block_vectors * cv)
-            .reorder(cc, axi, r[0], rci, axo, y, e, cb, rco, n)
+            .reorder(cc, axi, r[0], rci, axo, y, n, e, cb, rco)
             .vectorize(cc, cv)
             .unroll(cc);
         // The image's products are computed outside the parallel loop over
@@ -574,8 +601,17 @@ void schedule_conv2d_channel_major(Func root, node_funcs f, const layer_desc& d,
         if (per_row) root.reorder(x, c, y, n);
         par(root, per_row ? y : c, m);
     }
-    par(root, n, m);
-    f.cm.compute_at(root, per_row ? y : n);
+    const winograd_plan plan =
+        winograd ? plan_winograd_rows(d, m, tc * cv, tx, blocks_inside_rows) : winograd_plan{};
+    Var images("images"), image("image");  // plan.images at a time, computed together
+    if (plan.images > 1) {
+        root.split(n, images, image, plan.images, TailStrategy::GuardWithIf);  // the last images fewer
+        par(root, images, m);
+        f.cm.compute_at(root, images);
+    } else {
+        par(root, n, m);
+        f.cm.compute_at(root, per_row ? y : n);
+    }
     // The channel blocks inside the rows when the weights fit L2 (each
     // input row is then read once, not once per block), outside them
     // otherwise (a block's weights stay in cache over the rows). conv1x1
@@ -596,9 +632,13 @@ void schedule_conv2d_channel_major(Func root, node_funcs f, const layer_desc& d,
     if (!per_row) par(f.cm, blocks_inside_rows ? VarOrRVar(y) : VarOrRVar(co), m);
     const auto r = f.acc.rvars();
     if (winograd) {
-        schedule_winograd_rows(f, d, m, tc * cv, tx, blocks_inside_rows);
-        if (d.has_padding()) schedule_padded(root, f.padded, d, m);
-        else f.padded.compute_inline();
+        schedule_winograd_rows(f, d, m, tc * cv, tx, blocks_inside_rows, plan);
+        if (d.has_padding()) {
+            schedule_padded(root, f.padded, d, m);
+            if (plan.images > 1) f.padded.compute_at(root, images);
+        } else {
+            f.padded.compute_inline();
+        }
         return;
     }
     // Many input channels: the reduction over them in blocks of 16, each
