@@ -779,13 +779,18 @@ TEST_CASE("1x1 convs as matrix products match the direct convolution", "[codegen
         check_network(nodes, pick(g, 1, 3), 1400 + static_cast<std::uint32_t>(r), om);
     }
     CHECK(gemm == random_configs(8));  // every draw ran (the others were redrawn)
-    // The benchmark's shapes (chunks of several rows, 256-term sums), and one
-    // of 4 rows of 16: a single chunk, every tile full.
+    // The benchmark's shapes (chunks of several rows, 256-term sums; 56 x 56
+    // reads its input directly), and one of 4 rows of 16: a single chunk,
+    // every tile full.
     for (const auto& [ci, co, hw] : {std::tuple{256, 64, 56}, std::tuple{64, 256, 28}, std::tuple{24, 8, 4}}) {
         const auto net = make_net(make_shape(ci, hw, hw == 4 ? 16 : hw), {conv(co, 1, 1)});
         REQUIRE(net[1].pointwise_gemm());
         check_network(net, 1, 1390 + static_cast<std::uint32_t>(co), om);
     }
+    // Rows of 16, whole tiles per chunk: the tiles read their input planes
+    // directly, the second conv an intermediate result (batches of 3).
+    const auto chain = make_net(make_shape(16, 16, 16), {conv(32, 1, 1), plain(op::relu), conv(8, 1, 1)});
+    check_network(chain, 3, 1389, om);
     // The AVX2 and SSE4.1 schedules (8 and 4 lanes, 12 accumulators).
     for_narrower_targets(om, [](const cg::lower_options& narrow) {
         const auto net = make_net(make_shape(20, 11, 13), {conv(12, 1, 1, 1, 1, {0, 0, 0, 0}, true), plain(op::relu)});
