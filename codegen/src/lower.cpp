@@ -456,35 +456,6 @@ void schedule_conv2d(Func root, node_funcs f, const layer_desc& d, const machine
 // this many (layer_desc::winograd_rows_weight assumes it too).
 constexpr int channel_block = 16;
 
-// A channel-major conv as Winograd F(2, 3) along the rows (define_winograd_rows;
-// its cm tiles split by schedule_conv2d_channel_major): the products acc are
-// reduced over kh x the input channels in blocks of 16, in register tiles of
-// tx pairs x the block's `channels` (tc vectors) for one point e at a time,
-// as the direct conv's tiles below but with a third fewer multiply-adds and
-// no loop over the taps of a row. acc is computed per row when the blocks of
-// output channels run inside the rows (the weights fit L2), else for the
-// whole image when it fits L2 (for small images all output channels at
-// once), else per row; each block of 16 input channels transforms its
-// input rows (wv, 4 floats per pair of pixels) into L1 first. The points e
-// are the loop outside the rows: a tile reads one point's weights of the
-// block (9 KiB for 3 vectors of 16 channels), which stay in L1 over the
-// image's rows. The weights arrive transformed (wu is the parameter, or its
-// flipped view): transformed per block in the pipeline, they took a third of
-// conv3x3 512->512 @7's time (28 pairs of pixels in its image use each; the
-// weights were read from memory with little arithmetic to hide it).
-// Measured on an AMD Zen 4 (AVX-512), one thread, against oneDNN's blocked
-// layout (bench/run_suite.py; the machine's noise is +-10%): conv3x3
-// 64->64 @56 0.88x -> 1.07-1.20x, 128 @28 0.92x -> 1.15-1.28x, 256 @14
-// 0.84-0.90x -> 1.03-1.17x (N=1 and 32); 512 @7 0.78-0.88x before and after
-// (0.86-0.91x with all output channels at once, below). Small images read
-// their weights in blocks (layer_desc::winograd_blocked_weight), each
-// block of a tile's reduction one sequential run instead of 48 pieces 8 KiB
-// apart: conv3x3 512->512 @7 2.31-2.49 ms -> 1.96-2.19 ms (N=1), 82-92 ms
-// -> 69-83 ms (N=32) in alternating runs, 0.90-0.99x oneDNN's blocked
-// layout. With the weights made to fit L2 (wrong results, timing only) it
-// took 1.73 ms: what is left is reading the 12.6 MB of transformed weights
-// on every call. Halide 14's prefetch directive made it slower (it
-// prefetched one line in four, over four times the region).
 // How schedule_winograd_rows computes a conv's products (plan_winograd_rows).
 struct winograd_plan {
     int row = 1;                // pairs of pixels per row, in whole tiles of tx
@@ -522,6 +493,35 @@ winograd_plan plan_winograd_rows(const layer_desc& d, const machine& m, int chan
     return p;
 }
 
+// A channel-major conv as Winograd F(2, 3) along the rows (define_winograd_rows;
+// its cm tiles split by schedule_conv2d_channel_major): the products acc are
+// reduced over kh x the input channels in blocks of 16, in register tiles of
+// tx pairs x the block's `channels` (tc vectors) for one point e at a time,
+// as the direct conv's tiles below but with a third fewer multiply-adds and
+// no loop over the taps of a row. acc is computed per row when the blocks of
+// output channels run inside the rows (the weights fit L2), else for the
+// whole image when it fits L2 (for small images all output channels at
+// once), else per row; each block of 16 input channels transforms its
+// input rows (wv, 4 floats per pair of pixels) into L1 first. The points e
+// are the loop outside the rows: a tile reads one point's weights of the
+// block (9 KiB for 3 vectors of 16 channels), which stay in L1 over the
+// image's rows. The weights arrive transformed (wu is the parameter, or its
+// flipped view): transformed per block in the pipeline, they took a third of
+// conv3x3 512->512 @7's time (28 pairs of pixels in its image use each; the
+// weights were read from memory with little arithmetic to hide it).
+// Measured on an AMD Zen 4 (AVX-512), one thread, against oneDNN's blocked
+// layout (bench/run_suite.py; the machine's noise is +-10%): conv3x3
+// 64->64 @56 0.88x -> 1.07-1.20x, 128 @28 0.92x -> 1.15-1.28x, 256 @14
+// 0.84-0.90x -> 1.03-1.17x (N=1 and 32); 512 @7 0.78-0.88x before and after
+// (0.86-0.91x with all output channels at once, below). Small images read
+// their weights in blocks (layer_desc::winograd_blocked_weight), each
+// block of a tile's reduction one sequential run instead of 48 pieces 8 KiB
+// apart: conv3x3 512->512 @7 2.31-2.49 ms -> 1.96-2.19 ms (N=1), 82-92 ms
+// -> 69-83 ms (N=32) in alternating runs, 0.90-0.99x oneDNN's blocked
+// layout. With the weights made to fit L2 (wrong results, timing only) it
+// took 1.73 ms: what is left is reading the 12.6 MB of transformed weights
+// on every call. Halide 14's prefetch directive made it slower (it
+// prefetched one line in four, over four times the region).
 void schedule_winograd_rows(node_funcs f, const layer_desc& d, const machine& m, int channels, int tx,
                             bool blocks_inside_rows, const winograd_plan& plan) {
     const int cv = vector_width(channels, m);
