@@ -453,8 +453,8 @@ void schedule_conv2d(Func root, node_funcs f, const layer_desc& d, const machine
 }
 
 // Channel-major convs with many input channels reduce over them in blocks of
-// this many (layer_desc::winograd_rows_weight assumes it too).
-constexpr int channel_block = 16;
+// this many (layer_desc::winograd_rows_weight and its blocked layout too).
+constexpr int channel_block = layer_desc::winograd_in_block;
 
 // How schedule_winograd_rows computes a conv's products (plan_winograd_rows).
 struct winograd_plan {
@@ -486,7 +486,7 @@ winograd_plan plan_winograd_rows(const layer_desc& d, const machine& m, int chan
     const long products = 4L * 4 * p.row * d.out.h();  // bytes per output channel of an image
     p.whole_image = !blocks_inside_rows && products * channels <= l2_budget;
     for (int t = 2; t * tx <= m.accumulators && t <= 4; ++t)
-        if (d.out.c() % (t * cv) == 0 && (!d.winograd_blocked_weight() || 64 % (t * cv) == 0)) p.block_vectors = t;
+        if (d.out.c() % (t * cv) == 0 && (!d.winograd_blocked_weight() || layer_desc::winograd_out_block % (t * cv) == 0)) p.block_vectors = t;
     p.all_channels = p.whole_image && p.block_vectors > 1 && p.row * d.out.h() < 64 &&
                      products * d.out.c() <= 2 * l2_budget;
     if (p.all_channels) p.images = static_cast<int>(std::clamp(4 * l2_budget / (products * d.out.c()), 1L, 4L));
@@ -594,7 +594,7 @@ void schedule_conv2d_channel_major(Func root, node_funcs f, const layer_desc& d,
             // padding they read the input itself, which ends with the row.
             if (channel_blocks && !d.has_padding() && W % t != 0) continue;
             // Weights in blocks of 64 output channels: tiles within a block.
-            if (d.winograd_blocked_weight() && 64 % (c_vectors * cv) != 0) continue;
+            if (d.winograd_blocked_weight() && layer_desc::winograd_out_block % (c_vectors * cv) != 0) continue;
             const double useful = t * c_vectors * shifted_tiles_useful(tile_w, t) * shifted_tiles_useful(C, c_vectors * cv);
             const double rate = tile_rate(useful, t * c_vectors, t + c_vectors, 0.5);
             if (rate > best + 1e-9) best = rate, tx = t, tc = c_vectors;
@@ -1030,7 +1030,8 @@ forward_pipeline lower_forward(std::span<const layer_desc> nodes, const lower_op
                 // back to (C_out, 4, kh, C_in) indexing; a tile's channels
                 // lie within a block, so its loads stay dense vectors
                 Func unblocked(fmt::format("p{}_weight_unblocked", mod));
-                unblocked(c, x, y, n) = wf(c % 64, y + d.kh * (n % 16), x + 4 * (c / 64), n / 16);
+                const int bo = layer_desc::winograd_out_block, bi = layer_desc::winograd_in_block;
+                unblocked(c, x, y, n) = wf(c % bo, y + d.kh * (n % bi), x + 4 * (c / bo), n / bi);
                 wf = unblocked;
             }
             if (output_major && d.kind == op::conv2d && !(channel_major && d.winograd_rows_weight())) {

@@ -46,8 +46,9 @@ void winograd_rows(const buffer& w, buffer& u, bool blocked) {
     // (layer_desc::winograd_blocked_weight).
     const auto at = [&](int i, int r, int e, int o) -> long {
         if (!blocked) return ((static_cast<long>(i) * kh + r) * 4 + e) * out + o;
-        const long block = ((static_cast<long>(i / 16) * (out / 64) + o / 64) * 4 + e) * 16 + i % 16;
-        return (block * kh + r) * 64 + o % 64;
+        constexpr int bi = layer_desc::winograd_in_block, bo = layer_desc::winograd_out_block;
+        const long block = ((static_cast<long>(i / bi) * (out / bo) + o / bo) * 4 + e) * bi + i % bi;
+        return (block * kh + r) * bo + o % bo;
     };
     // Output channels innermost: the writes are sequential runs; the reads
     // of one input channel's rows (kh x 3 floats per output channel) stay in

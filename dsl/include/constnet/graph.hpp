@@ -152,8 +152,9 @@ struct layer_desc {
     // C_in / 16): one sequential run per block. The runtime
     // (constnet::model) arranges it when the weights change; see
     // codegen/src/lower.cpp.
+    static constexpr int winograd_in_block = 16, winograd_out_block = 64;
     constexpr bool winograd_blocked_weight() const {
-        return winograd_rows_weight() && units % 64 == 0 && long((out.w() + 1) / 2) * out.h() < 64;
+        return winograd_rows_weight() && units % winograd_out_block == 0 && long((out.w() + 1) / 2) * out.h() < 64;
     }
     // The extents of the weight the generated forward pass reads, innermost
     // first (Halide's order; PyTorch's shape reversed), given whether it
@@ -163,7 +164,9 @@ struct layer_desc {
         const auto s = weight_shape();
         if (kind == op::dense) return output_major ? std::array{s[0], s[1], 0, 0} : std::array{s[1], s[0], 0, 0};
         if (!output_major || !output_major_weight()) return {s[3], s[2], s[1], s[0]};
-        if (winograd_blocked_weight()) return {64, 16 * s[2], 4 * (s[0] / 64), s[1] / 16};
+        if (winograd_blocked_weight())
+            return {winograd_out_block, winograd_in_block * s[2], 4 * (s[0] / winograd_out_block),
+                    s[1] / winograd_in_block};
         if (winograd_rows_weight()) return {s[0], 4, s[2], s[1]};
         return {s[0], s[3], s[2], s[1]};
     }

@@ -198,7 +198,6 @@ public:
             const layer_desc d = Net.describe()[p.node];
             output_major_[k] = !p.is_bias && d.output_major_weight();
             winograd_[k] = !p.is_bias && d.winograd_rows_weight();
-            winograd_blocked_[k] = !p.is_bias && d.winograd_blocked_weight();
             if (output_major_[k]) {
                 const auto fe = d.forward_weight_extents(true);
                 kernel_[k] = buffer(std::vector<int>(fe.begin(), fe.begin() + p.rank));
@@ -400,7 +399,8 @@ private:
         std::lock_guard lock(prepared_->mutex);
         if (prepared_->version.load(std::memory_order_relaxed) == version_) return;
         for (int k = 0; k < parameter_tensors; ++k)
-            if (winograd_[k]) detail::winograd_rows(params_[k], kernel_[k], winograd_blocked_[k]);
+            if (winograd_[k])
+                detail::winograd_rows(params_[k], kernel_[k], Net.describe()[infos_[k].node].winograd_blocked_weight());
             else if (output_major_[k]) detail::output_major(params_[k], kernel_[k]);
         prepared_->version.store(version_, std::memory_order_release);
     }
@@ -443,7 +443,7 @@ private:
     std::array<buffer, parameter_tensors> params_;
     // What the forward pass reads instead of a weight: its output-major copy,
     // Winograd-transformed for some convs.
-    std::array<bool, parameter_tensors> output_major_{}, winograd_{}, winograd_blocked_{};
+    std::array<bool, parameter_tensors> output_major_{}, winograd_{};
     mutable std::array<buffer, parameter_tensors> kernel_;
     std::uint64_t version_ = 1;  // bumped by every change of the parameters
     std::unique_ptr<detail::kernel_weights> prepared_ = std::make_unique<detail::kernel_weights>();
