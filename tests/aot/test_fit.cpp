@@ -242,6 +242,63 @@ TEST_CASE("a batch split into parts trains as the whole batch in one call", "[ao
     }
 }
 
+TEST_CASE("an optimizer's step leaves the moments it does not use as they were", "[aot][fit]") {
+    // The train step skips what an optimizer does not read (SGD both
+    // moments, momentum the second) and, in the parts before the last, the
+    // parameters and moments. The reference: torch.optim's rules, here in
+    // double from the state before each step, with the step's gradient
+    // recovered from plain SGD's change of the parameters (lr 1: g = w - w').
+    const int batch = 40;  // parts of 16: two full parts and one of 8
+    constnet::buffer x = Model::make_input(batch);
+    constnet::labels y(batch);
+    std::vector<int> first(batch);
+    std::iota(first.begin(), first.end(), 0);
+    constnet::gather_batch(data().train, first, x, y);
+    const int k = 2;  // conv2's weight
+    // The state after two Adam steps, then `sgd_steps` SGD steps (lr 0.1):
+    // the same every time (training is deterministic).
+    auto trained = [&](int sgd_steps) {
+        Model m;
+        m.init(5);
+        m.set_train_part(16);
+        for (int step = 0; step < 2; ++step) m.train_step(x, y, constnet::adam(1e-3f));
+        for (int step = 0; step < sgd_steps; ++step) m.train_step(x, y, constnet::sgd(0.1f));
+        return m;
+    };
+    // The gradient at that state: plain SGD with lr 1 changes w by it.
+    auto gradient = [&](int sgd_steps) {
+        Model probe = trained(sgd_steps);
+        const auto w = all(probe.parameter(k));
+        probe.train_step(x, y, constnet::sgd(1.0f));
+        const auto w1 = all(probe.parameter(k));
+        std::vector<double> g(w.size());
+        for (std::size_t i = 0; i < w.size(); ++i) g[i] = double(w[i]) - w1[i];
+        return g;
+    };
+    Model m = trained(0);
+    const auto m1 = all(m.optimizer_state(k, 0)), m2 = all(m.optimizer_state(k, 1)), w0 = all(m.parameter(k));
+    REQUIRE(std::any_of(m1.begin(), m1.end(), [](float v) { return v != 0.0f; }));
+    // Plain SGD: w - 0.1 g, both moments unchanged bit for bit.
+    m.train_step(x, y, constnet::sgd(0.1f));
+    CHECK(all(m.optimizer_state(k, 0)) == m1);
+    CHECK(all(m.optimizer_state(k, 1)) == m2);
+    const auto g0 = gradient(0);
+    const auto w_sgd = all(m.parameter(k));
+    for (std::size_t i = 0; i < w0.size(); ++i) CHECK(w_sgd[i] == Approx(w0[i] - 0.1 * g0[i]).margin(1e-6));
+    // Momentum: the first moment becomes 0.9 m + g, the second unchanged.
+    const auto g1 = gradient(1);
+    m.train_step(x, y, constnet::sgd(0.1f, 0.9f));
+    CHECK(all(m.optimizer_state(k, 1)) == m2);
+    const auto m1_new = all(m.optimizer_state(k, 0));
+    float worst = 0, scale = 0;
+    for (std::size_t i = 0; i < m1.size(); ++i) {
+        worst = std::max(worst, float(std::abs(m1_new[i] - (0.9 * m1[i] + g1[i]))));
+        scale = std::max(scale, std::abs(m1_new[i]));
+    }
+    INFO("largest difference " << worst << ", largest magnitude " << scale);
+    CHECK(worst <= 1e-4f * scale);
+}
+
 TEST_CASE("eval's loss and correct count are the forward's logits' cross-entropy and argmax", "[aot][fit]") {
     // The reference: cross-entropy and argmax computed here in double from
     // the generated forward's logits (the forward is checked against PyTorch

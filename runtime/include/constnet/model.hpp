@@ -289,6 +289,20 @@ public:
         const int wanted = part_images_ >= 0 ? part_images_ : detail::train_part_images_default * num_threads();
         const bool split = wanted > 0 && wanted < batch && input.dimensions() == input_shape.rank + 1;
         const int part = split ? wanted : std::max(batch, 1);
+        // What the step writes (see define_update in codegen/src/train.cpp):
+        // a part that only accumulates no parameters or moments, the last
+        // part no accumulated gradient; SGD keeps no moments, momentum no
+        // second one. The rest is passed empty.
+        const bool writes_m = opt.kind != optimizer::method::sgd, writes_v = opt.kind == optimizer::method::adam;
+        const auto given = [this](std::array<buffer, parameter_tensors>& b, bool written) {
+            std::array<halide_buffer_t*, parameter_tensors> out;
+            for (int k = 0; k < parameter_tensors; ++k) {
+                if (!written && empty_[k].dimensions() == 0)
+                    empty_[k] = b[k].cropped(b[k].dimensions() - 1, 0, 0);
+                out[k] = written ? b[k].raw_buffer() : empty_[k].raw_buffer();
+            }
+            return out;
+        };
         double loss = 0;
         int correct = 0;
         try {
@@ -313,14 +327,13 @@ public:
                 for (auto& p : v_) args[a++] = p.raw_buffer();
                 for (auto& p : grads_) args[a++] = p.raw_buffer();
                 args[a++] = hyper_.raw_buffer();
-                for (auto& p : next_params_) args[a++] = p.raw_buffer();
-                for (auto& p : next_m_) args[a++] = p.raw_buffer();
-                for (auto& p : next_v_) args[a++] = p.raw_buffer();
-                for (auto& p : next_grads_) args[a++] = p.raw_buffer();
+                for (const auto& [b, written] : {std::pair{&next_params_, last}, std::pair{&next_m_, last && writes_m},
+                                                 std::pair{&next_v_, last && writes_v}, std::pair{&next_grads_, !last}})
+                    for (auto* raw : given(*b, written)) args[a++] = raw;
                 args[a++] = loss_.raw_buffer();
                 args[a++] = correct_.raw_buffer();
                 detail::call(name(), "train_step", &binding::train, args.data(), input_shape, x.raw_buffer());
-                std::swap(grads_, next_grads_);
+                if (!last) std::swap(grads_, next_grads_);
                 loss += double(loss_()) * share;
                 correct += correct_();
             }
@@ -330,8 +343,8 @@ public:
         }
         std::swap(params_, next_params_);  // double buffering: the step reads one set and writes the other
         changed();
-        std::swap(m_, next_m_);
-        std::swap(v_, next_v_);
+        if (writes_m) std::swap(m_, next_m_);
+        if (writes_v) std::swap(v_, next_v_);
         return {static_cast<float>(loss), correct};
     }
 
@@ -452,6 +465,7 @@ private:
     long step_ = 0;
     std::array<buffer, parameter_tensors> m_, v_, next_params_, next_m_, next_v_;
     std::array<buffer, parameter_tensors> grads_, next_grads_;  // accumulated over a step's parts
+    std::array<buffer, parameter_tensors> empty_;  // an output the step skips: no elements
     int part_images_ = -1;
     buffer hyper_;
     Halide::Runtime::Buffer<float> loss_;

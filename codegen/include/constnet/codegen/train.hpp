@@ -12,12 +12,15 @@
 //                             apply (1: update the parameters; 0: accumulate only),
 //                             accumulate (1: add grads[P]; 0: ignore them), scale (of this
 //                             call's gradient)
-// outputs: params'[P], m'[P], v'[P], grads'[P], loss (0-d float), correct (0-d int32)
+// outputs: params'[P], m'[P], v'[P], grads'[P], loss (0-d float), correct (0-d int32);
+//   any of params', m', v' and grads' may be empty (extent 0 in its last
+//   dimension), and is then skipped
 //
 // A batch may be split into parts, one call each (constnet::model does it,
 // so a part's intermediates stay in cache): grads' = accumulate * grads +
 // scale * (this part's gradient); the last part's call applies the update
-// to grads' (params', m', v'), the others copy params, m and v.
+// to grads' (params', m', v'), the others copy params, m and v (constnet::model
+// passes them empty there, and the last part's grads', and SGD's moments).
 //
 // Eval arguments: input, params[P], target; outputs: loss, correct.
 // The loss is what training minimizes: the batch mean for cross-entropy, the
