@@ -94,7 +94,8 @@ void compile_pipeline(const std::string& base, const std::string& function, cons
 }
 
 // Writes <function>.a/.h (the forward pass) and, with training, also the
-// train step and eval functions, each with its own library and header.
+// train step and eval functions and <function>_batched (the forward pass for
+// batches, see lower_forward_batched), each with its own library and header.
 void compile_network(const std::string& name, const std::string& function, const std::string& target_list,
                      const fs::path& dir, bool dump, const training_request& training,
                      const std::string& autoscheduler) {
@@ -126,6 +127,12 @@ void compile_network(const std::string& name, const std::string& function, const
                          auto p = constnet::codegen::lower_eval(net.nodes, loss, {.target = t});
                          return std::pair{Halide::Pipeline(p.outputs), p.arguments()};
                      });
+    // The forward pass for batches with the train step's forward schedules
+    // (constnet::model picks it for batches of a vector of images or more).
+    compile_pipeline(base + "_batched", function + "_batched", targets, dump, [&](const Halide::Target& t) {
+        auto p = constnet::codegen::lower_forward_batched(net.nodes, {.target = t});
+        return std::pair{Halide::Pipeline(p.output), p.arguments()};
+    });
 }
 
 }  // namespace

@@ -494,9 +494,8 @@ int divisor_at_most(int extent, int limit) {
 // Its input gradient din(j.., n) += dacc(i, n) * wt(i, j..) over i is one too,
 // vectorized over samples: tiles of a few inputs x one vector of samples,
 // reading dacc transposed (samples innermost) and broadcasting weights.
-void schedule_dense_layer(const Derivative& adjoint, const forward_pipeline::node_parts& parts, const layer_desc& d,
-                          const tensor_shape& source, const machine& m, const std::map<std::string, Internal::Function>& env,
-                          std::set<std::string>& done) {
+void schedule_dense_forward(const forward_pipeline::node_parts& parts, const layer_desc& d, const machine& m,
+                            std::set<std::string>& done) {
     Func acc = parts.acc;
     {
         const int uv = vector_width(d.units, m);
@@ -526,6 +525,13 @@ void schedule_dense_layer(const Derivative& adjoint, const forward_pipeline::nod
         Func(parts.wt).compute_root().vectorize(i, uv, TailStrategy::GuardWithIf);
         done.insert({acc.name(), fwd.name(), parts.wt.name()});
     }
+}
+
+void schedule_dense_layer(const Derivative& adjoint, const forward_pipeline::node_parts& parts, const layer_desc& d,
+                          const tensor_shape& source, const machine& m, const std::map<std::string, Internal::Function>& env,
+                          std::set<std::string>& done) {
+    schedule_dense_forward(parts, d, m, done);
+    Func acc = parts.acc;
     if (Func dwt = adjoint(parts.wt); env.count(dwt.name()) && dwt.num_update_definitions() == 1) {
         // The weight gradient dwt(i, j) += dacc(i, n) * in(j, n) over n (j
         // over the C x H x W source when flattened): vectors of outputs x a
@@ -1035,9 +1041,9 @@ void winograd_weight_gradient(Func dw, Func dacc, bool dacc_inline, Func padded,
 // input vector per pixel. `activation`, when defined (the activation
 // after the conv, whose gradient rule reads it), is applied in the tiles
 // and stored instead of the conv's output. Its gradients: see above.
-void schedule_conv_layer(const Derivative& adjoint, const forward_pipeline::node_parts& parts, Func activation,
-                         Func inline_rule, const layer_desc& d, const machine& m, Expr batch,
-                         const std::map<std::string, Internal::Function>& env, std::set<std::string>& done) {
+void schedule_conv_forward(const forward_pipeline::node_parts& parts, Func activation, const layer_desc& d,
+                           const machine& m, const std::map<std::string, Internal::Function>& env,
+                           std::set<std::string>& done) {
     Func acc = parts.acc;
     if (activation.defined() && winograd_rows(d)) {
         winograd_forward(activation, parts, d, m, env, done);
@@ -1057,7 +1063,13 @@ void schedule_conv_layer(const Derivative& adjoint, const forward_pipeline::node
         images_copy(parts.padded, acc, LoopLevel(fwd, Var("no")), m.vec, done);
         done.insert({acc.name(), fwd.name()});
     }
+}
 
+void schedule_conv_layer(const Derivative& adjoint, const forward_pipeline::node_parts& parts, Func activation,
+                         Func inline_rule, const layer_desc& d, const machine& m, Expr batch,
+                         const std::map<std::string, Internal::Function>& env, std::set<std::string>& done) {
+    schedule_conv_forward(parts, activation, d, m, env, done);
+    Func acc = parts.acc;
     Func dacc = adjoint(acc, acc.num_update_definitions() - 1);
     // The activation's gradient rule, when it reads nothing but stored
     // values (see schedule_layers), is not stored: each gradient computes
@@ -1185,6 +1197,34 @@ std::set<std::string> schedule_layers(const backward& b, std::span<const layer_d
     return done;
 }
 
+// The forward pass alone with the train step's forward schedules (images
+// in the vector lanes, see schedule_layers): for a batch of small images,
+// whose every tensor for a vector of images stays in cache. A conv's only
+// reader, when an activation, is computed in the conv's register tiles.
+void schedule_forward_layers(const forward_pipeline& f, std::span<const layer_desc> nodes, const Target& target) {
+    std::set<std::string> done;
+    const machine m = machine_for(target);
+    const std::vector<Func> outputs{f.output};
+    const auto env = reachable(outputs);
+    if (Func in = f.nodes[0]; in.name() != f.input.name() && env.count(in.name())) {
+        in.compute_inline();
+        done.insert(in.name());
+    }
+    for (std::size_t idx = 1; idx < nodes.size(); ++idx) {
+        const layer_desc& d = nodes[idx];
+        if (d.kind == op::dense) schedule_dense_forward(f.parts[idx], d, m, done);
+        if (d.kind != op::conv2d) continue;
+        Func activation;
+        if (readers(nodes, static_cast<int>(idx)) == 1)
+            for (std::size_t a = idx + 1; a < nodes.size(); ++a)
+                if (is_activation(nodes[a].kind) && nodes[a].inputs[0] == static_cast<int>(idx) &&
+                    f.nodes[a].name() != f.output.name())
+                    activation = f.nodes[a];
+        schedule_conv_forward(f.parts[idx], activation, d, m, env, done);
+    }
+    schedule_generic(outputs, target, done);
+}
+
 // constnet's schedules, or (for comparison) Li2018, Halide's gradient
 // autoscheduler, given estimates for every input and output. Unscheduled,
 // the autodiff Funcs are unusably slow.
@@ -1278,6 +1318,17 @@ train_pipeline lower_train(std::span<const layer_desc> nodes, loss_kind loss, co
             for (const auto& u : updates) specialize_update(u, t.hyper);
     }
     return t;
+}
+
+forward_pipeline lower_forward_batched(std::span<const layer_desc> nodes, const lower_options& opt) {
+    lower_options fwd = opt;
+    fwd.schedule = false;
+    fwd.bounded_reads = true;  // the tiles round the batch up to whole vectors of images
+    fwd.weights_output_major = false;
+    fwd.output_is_pipeline_output = true;
+    forward_pipeline f = lower_forward(nodes, fwd);
+    if (opt.schedule) schedule_forward_layers(f, nodes, opt.target);
+    return f;
 }
 
 eval_pipeline lower_eval(std::span<const layer_desc> nodes, loss_kind loss, const lower_options& opt) {

@@ -2,7 +2,7 @@
 """Writes the PyTorch side of the LeNet parity test.
 
 OUTDIR/lenet.safetensors     d2l's LeNet state_dict (nn.Sequential names: 0.weight, ...)
-OUTDIR/lenet_io.safetensors  "input" (8 x 1 x 28 x 28, Fashion-MNIST-like values in [0, 1])
+OUTDIR/lenet_io.safetensors  "input" (40 x 1 x 28 x 28, Fashion-MNIST-like values in [0, 1])
                              and "expected", the logits PyTorch computes for it.
 Run with Debian's /usr/bin/python3 (python3-torch).
 """
@@ -33,7 +33,7 @@ def main(outdir):
         if isinstance(m, (nn.Conv2d, nn.Linear)):
             nn.init.xavier_uniform_(m.weight)
             nn.init.uniform_(m.bias, -0.5, 0.5)  # non-zero biases, so they are tested too
-    x = torch.rand(8, 1, 28, 28)
+    x = torch.rand(40, 1, 28, 28)
     with torch.no_grad():
         y = net(x)
     write_safetensors(f"{outdir}/lenet.safetensors", net.state_dict())

@@ -33,6 +33,12 @@ const slices& data() {
     return s;
 }
 std::vector<float> all(const constnet::buffer& b) { return {b.data(), b.data() + b.number_of_elements()}; }
+// Image k of a batch, as a batch of one.
+constnet::buffer detail_crop(const constnet::buffer& x, int k) {
+    constnet::buffer one = x.cropped(x.dimensions() - 1, k, 1);
+    one.translate(x.dimensions() - 1, -k);
+    return one;
+}
 fs::path temp(const std::string& name) {
     auto dir = fs::temp_directory_path() / "constnet_test_fit";
     fs::create_directories(dir);
@@ -297,6 +303,47 @@ TEST_CASE("an optimizer's step leaves the moments it does not use as they were",
     }
     INFO("largest difference " << worst << ", largest magnitude " << scale);
     CHECK(worst <= 1e-4f * scale);
+}
+
+TEST_CASE("a batch's forward with the images in the vector lanes equals the forward image by image", "[aot][fit]") {
+    // model::forward runs a batch of 16 or more with lower_forward_batched's
+    // schedules, in parts of 64 images per thread; the reference is the same
+    // images one at a time (the forward's own schedule, which the parity
+    // tests check against PyTorch). Both LeNets (sigmoid and average pooling;
+    // ReLU and max pooling); batches of one vector, of a partial vector and
+    // of parts whose last holds 2 images.
+    auto check = [](auto& model, const constnet::dataset& d) {
+        using M = std::decay_t<decltype(model)>;
+        for (const int batch : {16, 37, 130}) {
+            INFO("batch " << batch);
+            constnet::buffer x = M::make_input(batch);
+            constnet::labels y(batch);
+            std::vector<int> which(batch);
+            std::iota(which.begin(), which.end(), 100);
+            constnet::gather_batch(d, which, x, y);
+            const auto together = model.forward(x);
+            const long per_image = together.number_of_elements() / batch;
+            float worst = 0, scale = 0;
+            for (int k = 0; k < batch; ++k) {
+                const auto alone = model.forward(detail_crop(x, k));
+                for (long j = 0; j < per_image; ++j) {
+                    worst = std::max(worst, std::abs(together.data()[k * per_image + j] - alone.data()[j]));
+                    scale = std::max(scale, std::abs(alone.data()[j]));
+                }
+            }
+            INFO("largest difference " << worst << ", largest magnitude " << scale);
+            CHECK(scale > 0.1f);
+            CHECK(worst <= 1e-5f * scale);
+        }
+    };
+    STATIC_REQUIRE(Model::batched_forward);
+    STATIC_REQUIRE(constnet::model<lenet_modern>::batched_forward);
+    Model d2l;
+    d2l.init(7);
+    check(d2l, data().test);
+    constnet::model<lenet_modern> modern;
+    modern.init(7);
+    check(modern, data().test);
 }
 
 TEST_CASE("eval's loss and correct count are the forward's logits' cross-entropy and argmax", "[aot][fit]") {

@@ -66,5 +66,12 @@ struct gradient_pipeline {
 gradient_pipeline lower_gradients(std::span<const layer_desc> nodes, loss_kind loss, const lower_options& opt = {});
 train_pipeline lower_train(std::span<const layer_desc> nodes, loss_kind loss, const lower_options& opt = {});
 eval_pipeline lower_eval(std::span<const layer_desc> nodes, loss_kind loss, const lower_options& opt = {});
+// The forward pass with the train step's forward schedules: every tensor
+// stored images innermost and computed in vectors of images (16 on
+// AVX-512), each layer over the whole batch before the next. For batches of
+// small images (constnet::model runs such batches in parts that stay in
+// cache); weights in PyTorch's layouts (not output-major), arguments as the
+// forward's.
+forward_pipeline lower_forward_batched(std::span<const layer_desc> nodes, const lower_options& opt = {});
 
 }  // namespace constnet::codegen
