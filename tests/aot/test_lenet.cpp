@@ -48,7 +48,7 @@ TEST_CASE("LeNet logits equal PyTorch's on the same weights (1e-5)", "[aot][pari
         std::copy(in.data.begin(), in.data.begin() + x.number_of_elements(), x.data());
         auto y = model.forward(x);
         double worst = 0;
-        for (long k = 0; k < y.number_of_elements(); ++k)
+        for (std::size_t k = 0; k < y.number_of_elements(); ++k)
             worst = std::max(worst, double(std::fabs(y.data()[k] - expected.data[k])));
         INFO("worst absolute difference " << worst);
         CHECK(worst <= 1e-5);
@@ -140,6 +140,21 @@ TEST_CASE("a wrong input buffer throws with Halide's message and the next call w
     auto good = Model::make_input(2);
     REQUIRE_THROWS_WITH(model.forward(good, out_wrong), Contains("failed on an input of 2 x 1 x 28 x 28 (the expected shape)") &&
                                                             Contains("Halide: ") && !Contains("expected an input of"));
+
+    // The same with a batch that runs with the images in the vector lanes,
+    // and an output whose batch differs from the input's.
+    auto wrong32 = constnet::make_nchw(32, 1, 27, 28);
+    REQUIRE_THROWS_WITH(model.forward(wrong32), Contains("lenet_net.forward failed") &&
+                                                    Contains("got 32 x 1 x 27 x 28") && Contains("Halide: "));
+    auto good32 = Model::make_input(32);
+    auto out_wrong32 = constnet::buffer(9, 32);
+    REQUIRE_THROWS_WITH(model.forward(good32, out_wrong32), Contains("failed on an input of 32 x 1 x 28 x 28") &&
+                                                                Contains("Halide: "));
+    auto out_short = Model::make_output(16);
+    REQUIRE_THROWS_WITH(model.forward(good32, out_short),
+                        Contains("the output's batch must be the input's (expected 32 x 10, got 16 x 10)"));
+    auto out_long = Model::make_output(3);
+    REQUIRE_THROWS_WITH(model.forward(good, out_long), Contains("expected 2 x 10, got 3 x 10"));
 
     auto y = model.forward(good);  // the process goes on; a correct call succeeds
     CHECK(y.dim(0).extent() == 10);

@@ -15,7 +15,7 @@ namespace {
 
 void randomize(constnet::buffer& b, std::mt19937& g) {
     std::uniform_real_distribution<float> u(-1.0f, 1.0f);
-    for (long i = 0; i < b.number_of_elements(); ++i) b.data()[i] = u(g);
+    for (std::size_t i = 0; i < b.number_of_elements(); ++i) b.data()[i] = u(g);
 }
 
 // out[n][o][y][x] = bias[o] + sum over i, ky, kx of w[o][i][ky][kx] *

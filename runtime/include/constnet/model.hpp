@@ -263,10 +263,19 @@ public:
                                     input.data() ? "output" : "input",
                                     format_shape(input.data() ? output_shape : input_shape),
                                     format_extents(input.data() ? output : input)));
+        // An output of another batch would compute (or leave) some of the
+        // images silently: refuse it.
+        if (input.dimensions() == input_shape.rank + 1 && output.dimensions() == output_shape.rank + 1 &&
+            detail::batch_of(output) != detail::batch_of(input))
+            throw error(fmt::format("{}.forward: the output's batch must be the input's (expected {} x {}, got {})",
+                                    name(), detail::batch_of(input), format_shape(output_shape),
+                                    format_extents(output)));
         if constexpr (batched_forward) {
             // A batch of a vector of images or more: the forward with the
             // images in the vector lanes (see lower_forward_batched), in
             // parts that stay in cache as the train step's do.
+            // (A buffer of another rank goes to the forward below, whose
+            // generated checks report it.)
             const int batch = detail::batch_of(input);
             if (batch >= detail::batched_forward_min && input.dimensions() == input_shape.rank + 1 &&
                 output.dimensions() == output_shape.rank + 1) {
