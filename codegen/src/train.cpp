@@ -20,7 +20,7 @@ using namespace Halide;
 namespace {
 
 // The names lower.cpp gives the dimensions of every Func (x, y, c, n).
-const Var x("x"), y("y"), c("c"), n("n"), i("i");
+const Var x("x"), y("y"), c("c"), n("n"), i("i"), j_var("j");
 
 std::vector<Var> vars(int rank) {
     std::vector<Var> v;
@@ -365,6 +365,10 @@ std::vector<Argument> eval_pipeline::arguments() const {
 
 namespace {
 
+struct dense_gradient {
+    Func g, sum, in_t;  // g reads sum in tiles; in_t: the source's features innermost, when it is 4-D
+};
+
 struct backward {
     forward_pipeline forward;
     ImageParam target;
@@ -374,6 +378,8 @@ struct backward {
     // Per sigmoid or tanh node (by index): the gradient of its input, in
     // the form computed from the activation's value (see activation_rules).
     std::map<std::size_t, Func> activation_grads;
+    // Per dense node (by index): its weight gradient (dense_weight_gradients).
+    std::map<std::size_t, dense_gradient> dense_grads;
 };
 
 // Every call of `from` in the Funcs of `env` becomes a call of `to` (a
@@ -423,28 +429,47 @@ void activation_rules(std::span<const layer_desc> nodes, backward& b, const std:
     }
 }
 
-// A dense layer's weight gradient in PyTorch's (in, out) layout is the
-// transpose of its gradient in the forward's (out, in) layout (wt, see
-// define_dense). Autodiff writes it as a scatter-add into a zeroed buffer,
-// element by element with strided loads, on every call; as a pure Func it
-// is read where the update reads it. LeNet, parts of 64, one thread
-// (Halide's profiler): dense1's 0.049 ms per call -> none. With the
-// update's specializations, the step (parts of 64, one thread, interleaved
-// with the step before, medians) 9.9 / 9.7 / 9.2 -> 9.4 / 9.3 / 8.6 ms.
+// A dense layer's weight gradient in PyTorch's layout, g(j, i) = sum over
+// the batch of in(j, n) * dacc(i, n) (j the input feature, innermost, i the
+// output unit): computed so, the update reads it as it is stored. Autodiff's
+// is the gradient of the forward's transposed weights wt(i, j), which the
+// update read with a stride of `units` floats per element (a pure
+// transpose, inlined). A 4-D source (images innermost) is first copied with
+// its features innermost (in_t); a 2-D one already is. LeNet, parts of 64,
+// one thread, Halide's profiler per call: dense1's gradient 0.069 ms, new
+// weights 0.025, accumulated gradient 0.023 -> copy 0.013, gradient 0.053,
+// 0.016, 0.019. The step (constnet_bench --filter train, 8 rounds
+// alternating with the transposed form, min / median) 6.25 / 6.50 -> 6.12 /
+// 6.29 ms.
 void dense_weight_gradients(std::span<const layer_desc> nodes, backward& b) {
     const Derivative& adjoint = *b.adjoints;
+    const Expr batch = batch_extent(b.forward);
     std::size_t k = 0;  // the weight's parameter index: params are in node order, weight then bias
     for (std::size_t idx = 1; idx < nodes.size(); ++idx) {
         const layer_desc& d = nodes[idx];
         if (!d.has_params()) continue;
-        if (d.kind == op::dense && b.forward.parts[idx].wt.defined()) {
-            Func dwt = adjoint(b.forward.parts[idx].wt);
-            if (dwt.defined() && dwt.dimensions() == 2 && b.grads[k].dimensions() == 2) {
-                const Var j("j");
-                Func t(b.forward.params[k].name() + "_grad_t");
-                t(j, i) = dwt(i, j);
-                b.grads[k] = t;
+        const auto& parts = b.forward.parts[idx];
+        Func dacc = d.kind == op::dense ? adjoint(parts.acc, parts.acc.num_update_definitions() - 1) : Func();
+        if (dacc.defined() && b.grads[k].dimensions() == 2) {
+            const Var& j = j_var;
+            const std::string name = b.forward.params[k].name();
+            dense_gradient dg;
+            if (parts.input.dimensions() == 4) {
+                const layer_desc& producer = nodes[d.inputs[0]];
+                const tensor_shape& s = producer.kind == op::flatten ? producer.in : d.in;
+                const int W = s.w(), H = s.h();
+                dg.in_t = Func(name + "_dw_in");
+                dg.in_t(j, n) = parts.input(j % W, (j / W) % H, j / (W * H), n);
             }
+            Func in_t = dg.in_t.defined() ? dg.in_t : parts.input;
+            RDom r(0, batch, name + "_dw_r");
+            dg.sum = Func(name + "_dw_sum");
+            dg.sum(j, i) = 0.0f;
+            dg.sum(j, i) += in_t(j, r) * dacc(i, r);
+            dg.g = Func(name + "_dw");
+            dg.g(j, i) = dg.sum(j, i);
+            b.grads[k] = dg.g;
+            b.dense_grads[idx] = dg;
         }
         k += d.param_tensors();
     }
@@ -471,12 +496,6 @@ backward define_backward(std::span<const layer_desc> nodes, loss_kind kind, cons
     outputs.push_back(b.loss.loss);
     activation_rules(nodes, b, outputs);
     return b;
-}
-
-// A constant's value (after simplification), or -1.
-int constant(const Expr& e) {
-    const Expr v = Internal::simplify(e);
-    return Internal::as_const_int(v) ? int(*Internal::as_const_int(v)) : -1;
 }
 
 // The largest divisor of `extent` that is at most `limit`.
@@ -527,39 +546,56 @@ void schedule_dense_forward(const forward_pipeline::node_parts& parts, const lay
     }
 }
 
+// A dense layer's weight gradient g(j, i) (dense_weight_gradients): tiles
+// of tj vectors of inputs x ti outputs accumulate in registers while the
+// batch runs (each step loads tj vectors of the input and broadcasts ti
+// output gradients), the tiles in parallel.
+void schedule_dense_weight_gradient(const dense_gradient& dg, const layer_desc& d, const machine& m,
+                                    std::set<std::string>& done) {
+    const int J = static_cast<int>(d.in.size()), I = d.units, uv = vector_width(J, m);
+    int tj = 1, ti = 1;
+    double best = -1;
+    for (int a = 1; a * uv <= J && a <= m.accumulators; ++a) {
+        const int b = divisor_at_most(I, m.accumulators / a);
+        const int tiles = (J + a * uv - 1) / (a * uv);  // the last shifted inwards
+        const double rate = double(a * b) / (a + b) * J / (tiles * a * uv);  // useful multiply-adds per load
+        if (rate > best + 1e-9) best = rate, tj = a, ti = b;
+    }
+    Var jo("jo"), jt("jt"), ji("ji"), io("io"), ii("ii");
+    Func g = dg.sum, root = dg.g;
+    root.compute_root()
+        .split(j_var, jo, ji, tj * uv)
+        .split(ji, jt, ji, uv)
+        .split(i, io, ii, ti)
+        .reorder(ji, jt, ii, jo, io)
+        .vectorize(ji)
+        .unroll(jt)
+        .unroll(ii)
+        .parallel(io);
+    g.compute_at(root, jo).vectorize(j_var, uv).unroll(j_var).unroll(i);
+    g.update().reorder(j_var, i, g.rvars(0)[0]).vectorize(j_var, uv).unroll(j_var).unroll(i);
+    done.insert({g.name(), root.name()});
+    if (dg.in_t.defined()) {
+        Func in_t = dg.in_t;
+        // In tiles of uv x uv (the source's images innermost): each vector
+        // gathers along j, the tile's vectors at one index vector plus n.
+        Var no("no"), ni("ni");
+        in_t.compute_root()
+            .split(j_var, jo, ji, uv)
+            .split(n, no, ni, uv, TailStrategy::GuardWithIf)
+            .reorder(ji, ni, jo, no)
+            .vectorize(ji)
+            .unroll(ni);
+        done.insert(in_t.name());
+    }
+}
+
 void schedule_dense_layer(const Derivative& adjoint, const forward_pipeline::node_parts& parts, const layer_desc& d,
                           const tensor_shape& source, const machine& m, const std::map<std::string, Internal::Function>& env,
-                          std::set<std::string>& done) {
+                          std::set<std::string>& done, const dense_gradient* dg) {
     schedule_dense_forward(parts, d, m, done);
     Func acc = parts.acc;
-    if (Func dwt = adjoint(parts.wt); env.count(dwt.name()) && dwt.num_update_definitions() == 1) {
-        // The weight gradient dwt(i, j) += dacc(i, n) * in(j, n) over n (j
-        // over the C x H x W source when flattened): vectors of outputs x a
-        // few inputs accumulate while the batch runs.
-        const int uv = vector_width(d.units, m);
-        const int tile = dense_tile(d.units, m);
-        const auto r = dwt.rvars(0);
-        Var io("io"), ii("ii"), jo("jo"), ji("ji");
-        dwt.compute_root();
-        Stage s = dwt.update(0);
-        s.split(i, io, ii, tile, TailStrategy::RoundUp);
-        if (r.size() == 1) {  // flat input: (i, j) pure
-            const Var j = dwt.args()[1];
-            const int tj = divisor_at_most(static_cast<int>(d.in.size()), m.accumulators / (tile / uv));
-            s.split(j, jo, ji, tj).reorder(ii, ji, r[0], io, jo).unroll(ji).parallel(jo);
-        } else if (r.size() == 4) {  // (n, x, y, c) of the source
-            s.reorder(ii, r[1], r[0], io, r[2], r[3]).unroll(r[1]);
-            // Parallel over the source's channels: channel c writes the
-            // inputs j in [c*H*W, (c+1)*H*W) only, so no two threads write
-            // one element (Halide cannot prove it through the flattening).
-            const auto& rdom = dwt.function().update(0).schedule().rvars();
-            if (source.rank == 3 && constant(rdom[1].extent) == source.w() && constant(rdom[2].extent) == source.h() &&
-                constant(rdom[3].extent) == source.c())
-                s.allow_race_conditions().parallel(r[3]);
-        }
-        s.vectorize(ii, uv).unroll(ii);
-        done.insert(dwt.name());
-    }
+    if (dg && env.count(dg->g.name())) schedule_dense_weight_gradient(*dg, d, m, done);
     Func din = adjoint(parts.input);
     if (!env.count(din.name()) || din.num_update_definitions() != 1 || din.rvars(0).size() != 1) return;
     Func dacc = adjoint(acc, acc.num_update_definitions() - 1);
@@ -1157,7 +1193,9 @@ std::set<std::string> schedule_layers(const backward& b, std::span<const layer_d
         if (d.kind == op::dense) {
             // A flattened input is read as its C x H x W source.
             const layer_desc& producer = nodes[d.inputs[0]];
-            schedule_dense_layer(adjoint, parts, d, producer.kind == op::flatten ? producer.in : d.in, m, env, done);
+            const auto dg = b.dense_grads.find(idx);
+            schedule_dense_layer(adjoint, parts, d, producer.kind == op::flatten ? producer.in : d.in, m, env, done,
+                                 dg == b.dense_grads.end() ? nullptr : &dg->second);
             continue;
         }
         if (is_pool(d.kind)) {
