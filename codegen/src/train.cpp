@@ -245,11 +245,18 @@ std::map<std::string, Internal::Function> reachable(const std::vector<Func>& out
 // unaligned or strided, and a pool's or conv's taps are whole vectors.
 // The batch rounds up to a multiple of V; the extra images read the input
 // as 0 and their labels as -1 (bounded_reads), so their gradients are 0.
-bool of_images(const Func& f) { return f.dimensions() == 4 && f.args()[3].name() == n.name(); }
+// Feature vectors (i, n) of the dense layers too: their products run
+// with the images in the lanes, broadcasting one weight per output (see
+// schedule_dense_forward).
+bool of_images(const Func& f) {
+    const int d = f.dimensions();
+    return (d == 4 || d == 2) && f.args()[d - 1].name() == n.name();
+}
 
 void images_innermost(Func f) {
-    const auto a = f.args();
-    f.reorder_storage(a[3], a[0], a[1], a[2]);
+    auto a = f.args();
+    std::rotate(a.begin(), a.end() - 1, a.end());  // (n, x, y, c) or (n, i)
+    f.reorder_storage(a);
 }
 
 // A stage in vectors of V images, the blocks of V images in parallel: loops
@@ -262,12 +269,12 @@ void in_image_vectors(Stage s, const Var& n, std::vector<VarOrRVar> inner, const
 }
 
 // At root, vectors of V images, the blocks of V images in parallel: loops
-// (ni, x, y, c, no) innermost first.
+// (ni, x, y, c, no) or (ni, i, no) innermost first.
 void images_at_root(Func f, const machine& m) {
     const auto a = f.args();
     f.compute_root();
     images_innermost(f);
-    in_image_vectors(f, a[3], {a[0], a[1], a[2]}, m);
+    in_image_vectors(f, a.back(), {a.begin(), a.end() - 1}, m);
 }
 
 // A copy of f (a Func of images) for `reader` alone, computed at `at`, the
@@ -277,7 +284,7 @@ Func images_copy(Func f, Func reader, LoopLevel at, int vec, std::set<std::strin
     Func copy = f.in(reader);
     copy.compute_at(at);
     images_innermost(copy);
-    copy.vectorize(copy.args()[3], vec);
+    copy.vectorize(copy.args().back(), vec);
     done.insert(copy.name());
     return copy;
 }
@@ -288,18 +295,19 @@ Func images_copy(Func f, Func reader, LoopLevel at, int vec, std::set<std::strin
 void schedule_image_stages(Func f, const machine& m) {
     images_at_root(f, m);
     const auto a = f.args();
+    const int last = f.dimensions() - 1;
     for (int u = 0; u < f.num_update_definitions(); ++u) {
         const auto pure = verbatim_pure_vars(f, u);
         Stage s = f.update(u);
-        if (!pure[3]) {
+        if (!pure[last]) {
             schedule_stage(s, pure, f.rvars(u), m.vec, TailStrategy::RoundUp);
             continue;
         }
         std::vector<VarOrRVar> inner;
         for (const RVar& r : f.rvars(u)) inner.emplace_back(r);
-        for (int k = 0; k < 3; ++k)
+        for (int k = 0; k < last; ++k)
             if (pure[k]) inner.emplace_back(*pure[k]);
-        in_image_vectors(s, a[3], inner, m);
+        in_image_vectors(s, a[last], inner, m);
     }
 }
 
@@ -366,7 +374,7 @@ std::vector<Argument> eval_pipeline::arguments() const {
 namespace {
 
 struct dense_gradient {
-    Func g, sum, in_t;  // g reads sum in tiles; in_t: the source's features innermost, when it is 4-D
+    Func g, sum, in_t;  // g reads sum in tiles; in_t: the source with its features innermost
 };
 
 struct backward {
@@ -434,8 +442,8 @@ void activation_rules(std::span<const layer_desc> nodes, backward& b, const std:
 // output unit): computed so, the update reads it as it is stored. Autodiff's
 // is the gradient of the forward's transposed weights wt(i, j), which the
 // update read with a stride of `units` floats per element (a pure
-// transpose, inlined). A 4-D source (images innermost) is first copied with
-// its features innermost (in_t); a 2-D one already is. LeNet, parts of 64,
+// transpose, inlined). The source (images innermost) is first copied with
+// its features innermost (in_t). LeNet, parts of 64,
 // one thread, Halide's profiler per call: dense1's gradient 0.069 ms, new
 // weights 0.025, accumulated gradient 0.023 -> copy 0.013, gradient 0.053,
 // 0.016, 0.019. The step (constnet_bench --filter train, 8 rounds
@@ -454,14 +462,16 @@ void dense_weight_gradients(std::span<const layer_desc> nodes, backward& b) {
             const Var& j = j_var;
             const std::string name = b.forward.params[k].name();
             dense_gradient dg;
+            dg.in_t = Func(name + "_dw_in");
             if (parts.input.dimensions() == 4) {
                 const layer_desc& producer = nodes[d.inputs[0]];
                 const tensor_shape& s = producer.kind == op::flatten ? producer.in : d.in;
                 const int W = s.w(), H = s.h();
-                dg.in_t = Func(name + "_dw_in");
                 dg.in_t(j, n) = parts.input(j % W, (j / W) % H, j / (W * H), n);
+            } else {
+                dg.in_t(j, n) = parts.input(j, n);
             }
-            Func in_t = dg.in_t.defined() ? dg.in_t : parts.input;
+            Func in_t = dg.in_t;
             RDom r(0, batch, name + "_dw_r");
             dg.sum = Func(name + "_dw_sum");
             dg.sum(j, i) = 0.0f;
@@ -506,44 +516,41 @@ int divisor_at_most(int extent, int limit) {
 }
 
 // A dense layer in a train step. Its forward reduction acc(i, n) += wt(i, j)
-// * in(j, n) is a matrix product over the batch: tiles of one or two output
-// vectors x a block of samples (each weight vector loaded serves the whole
-// block), at root.
-//
-// Its input gradient din(j.., n) += dacc(i, n) * wt(i, j..) over i is one too,
-// vectorized over samples: tiles of a few inputs x one vector of samples,
-// reading dacc transposed (samples innermost) and broadcasting weights.
+// * in(j, n) is a matrix product over the batch, vectorized over samples,
+// at root. Its input gradient din(j.., n) += dacc(i, n) * wt(i, j..) over i
+// is one too: tiles of a few inputs x vectors of samples, loading dacc
+// (samples innermost) and broadcasting weights.
 void schedule_dense_forward(const forward_pipeline::node_parts& parts, const layer_desc& d, const machine& m,
                             std::set<std::string>& done) {
+    // Tiles of ti outputs x one vector of images (images innermost, as every
+    // Func of images here): each step of the reduction loads one input
+    // vector and broadcasts ti weights, read in PyTorch's (out, in) layout
+    // as they are. Before, vectors of outputs x a block of samples, from
+    // weights transposed on every call (0.022-0.043 ms per part of 64 for
+    // dense1, Halide's profiler). LeNet, one thread (constnet_bench,
+    // alternating): forward at batch 256 (lower_forward_batched) 2.53-2.79
+    // -> 2.29-2.49 ms (mins of 4 rounds), the train step 6.41 / 6.69 ->
+    // 6.31 / 6.59 ms (min / median of 8).
     Func acc = parts.acc;
-    {
-        const int uv = vector_width(d.units, m);
-        const int tile = dense_tile(d.units, m);
-        const int block = std::max(1, m.accumulators / (tile / uv));
-        Var io("io"), ii("ii"), no("no"), ni("ni");
-        Func fwd = acc.in();
-        fwd.compute_root()
-            .split(i, io, ii, tile, TailStrategy::RoundUp)
-            .split(n, no, ni, block, TailStrategy::RoundUp)
-            .reorder(ii, ni, io, no)
-            .vectorize(ii, uv)
-            .unroll(ii)
-            .unroll(ni)
-            .parallel(no);
-        acc.compute_at(fwd, io).vectorize(i, uv).unroll(i).unroll(n);
-        std::vector<VarOrRVar> order{i, n};
-        for (const RVar& r : acc.rvars()) order.emplace_back(r);
-        acc.update().reorder(order).vectorize(i, uv).unroll(i).unroll(n);
-        // The weights transposed once per call, output features
-        // contiguous: read in PyTorch's (out, in) layout, each weight
-        // vector of the tiles was gathered from 8 rows (vinsertps).
-        // LeNet, parts of 64, one thread, AVX2 (Zen 3), interleaved A/B:
-        // the step 9.30 / 9.17 / 9.18 -> 9.08 / 8.92 / 8.86 ms; dense1's
-        // forward 5.8% -> 2.8% of it, the transposes 1.6% (8 x 8 tiles
-        // transposed in registers were no faster).
-        Func(parts.wt).compute_root().vectorize(i, uv, TailStrategy::GuardWithIf);
-        done.insert({acc.name(), fwd.name(), parts.wt.name()});
-    }
+    const int ti = divisor_at_most(d.units, m.accumulators);
+    Var io("io"), ii("ii"), no("no"), ni("ni");
+    Func fwd = acc.in();
+    fwd.compute_root();
+    images_innermost(fwd);
+    fwd.split(i, io, ii, ti)
+        .split(n, no, ni, m.vec, TailStrategy::RoundUp)
+        .reorder(ni, ii, io, no)
+        .vectorize(ni)
+        .unroll(ii)
+        .parallel(no);
+    acc.compute_at(fwd, io);
+    images_innermost(acc);
+    acc.reorder(n, i).vectorize(n, m.vec).unroll(i);
+    std::vector<VarOrRVar> order{n, i};
+    for (const RVar& r : acc.rvars()) order.emplace_back(r);
+    acc.update().reorder(order).vectorize(n, m.vec).unroll(i);
+    Func(parts.wt).compute_inline();
+    done.insert({acc.name(), fwd.name(), parts.wt.name()});
 }
 
 // A dense layer's weight gradient g(j, i) (dense_weight_gradients): tiles
@@ -628,9 +635,7 @@ void schedule_dense_layer(const Derivative& adjoint, const forward_pipeline::nod
     std::vector<VarOrRVar> order{args.back(), args.front(), din.rvars(0)[0]};
     for (std::size_t k = 1; k + 1 < args.size(); ++k) order.emplace_back(args[k]);
     din.update().reorder(order).vectorize(args.back(), m.vec).unroll(args.back()).unroll(args.front());
-    Func dacc_t = dacc.in(din);
-    dacc_t.compute_root().reorder_storage(n, i).reorder(n, i).vectorize(n, m.vec, TailStrategy::RoundUp);
-    done.insert({din.name(), root.name(), dacc_t.name()});
+    done.insert({din.name(), root.name()});
 }
 
 // Register tiles of a reduction `acc` computed for a Func of images at
