@@ -19,7 +19,8 @@ using namespace Halide;
 
 namespace {
 
-// The names lower.cpp gives the dimensions of every Func (x, y, c, n).
+// The names lower.cpp gives the dimensions of every Func (x, y, c, n, and
+// i for features); j_var: a dense layer's input feature (here only).
 const Var x("x"), y("y"), c("c"), n("n"), i("i"), j_var("j");
 
 std::vector<Var> vars(int rank) {
@@ -399,6 +400,22 @@ void replace_calls(const std::map<std::string, Internal::Function>& env, const F
     }
 }
 
+// The shape a dense layer's input has before flattening: a flatten of a
+// flat input passes its own source through (lower.cpp, define_flatten).
+const tensor_shape& dense_source(std::span<const layer_desc> nodes, const layer_desc& d) {
+    int p = d.inputs[0];
+    while (nodes[p].kind == op::flatten && nodes[p].in.rank == 1 && p > 0) p = nodes[p].inputs[0];
+    return nodes[p].kind == op::flatten ? nodes[p].in : d.in;
+}
+
+// Whether a dense layer reads the network's input (through flattens only):
+// stored as given, features innermost.
+bool reads_network_input(std::span<const layer_desc> nodes, const layer_desc& d) {
+    int p = d.inputs[0];
+    while (nodes[p].kind == op::flatten) p = nodes[p].inputs[0];
+    return p == 0;
+}
+
 // How many nodes read node `a`.
 int readers(std::span<const layer_desc> nodes, int a) {
     int count = 0;
@@ -464,8 +481,7 @@ void dense_weight_gradients(std::span<const layer_desc> nodes, backward& b) {
             dense_gradient dg;
             dg.in_t = Func(name + "_dw_in");
             if (parts.input.dimensions() == 4) {
-                const layer_desc& producer = nodes[d.inputs[0]];
-                const tensor_shape& s = producer.kind == op::flatten ? producer.in : d.in;
+                const tensor_shape& s = dense_source(nodes, d);
                 const int W = s.w(), H = s.h();
                 dg.in_t(j, n) = parts.input(j % W, (j / W) % H, j / (W * H), n);
             } else {
@@ -520,8 +536,8 @@ int divisor_at_most(int extent, int limit) {
 // at root. Its input gradient din(j.., n) += dacc(i, n) * wt(i, j..) over i
 // is one too: tiles of a few inputs x vectors of samples, loading dacc
 // (samples innermost) and broadcasting weights.
-void schedule_dense_forward(const forward_pipeline::node_parts& parts, const layer_desc& d, const machine& m,
-                            std::set<std::string>& done) {
+void schedule_dense_forward(const forward_pipeline::node_parts& parts, const layer_desc& d, bool reads_input,
+                            const machine& m, std::set<std::string>& done) {
     // Tiles of ti outputs x one vector of images (images innermost, as every
     // Func of images here): each step of the reduction loads one input
     // vector and broadcasts ti weights, read in PyTorch's (out, in) layout
@@ -550,6 +566,9 @@ void schedule_dense_forward(const forward_pipeline::node_parts& parts, const lay
     for (const RVar& r : acc.rvars()) order.emplace_back(r);
     acc.update().reorder(order).vectorize(n, m.vec).unroll(i);
     Func(parts.wt).compute_inline();
+    // The network's input, features innermost as given, is copied per
+    // vector of images with the images innermost (else every load gathers).
+    if (reads_input) images_copy(parts.input, acc, LoopLevel(fwd, no), m.vec, done);
     done.insert({acc.name(), fwd.name(), parts.wt.name()});
 }
 
@@ -598,9 +617,10 @@ void schedule_dense_weight_gradient(const dense_gradient& dg, const layer_desc& 
 }
 
 void schedule_dense_layer(const Derivative& adjoint, const forward_pipeline::node_parts& parts, const layer_desc& d,
-                          const tensor_shape& source, const machine& m, const std::map<std::string, Internal::Function>& env,
-                          std::set<std::string>& done, const dense_gradient* dg) {
-    schedule_dense_forward(parts, d, m, done);
+                          const tensor_shape& source, bool reads_input, const machine& m,
+                          const std::map<std::string, Internal::Function>& env, std::set<std::string>& done,
+                          const dense_gradient* dg) {
+    schedule_dense_forward(parts, d, reads_input, m, done);
     Func acc = parts.acc;
     if (dg && env.count(dg->g.name())) schedule_dense_weight_gradient(*dg, d, m, done);
     Func din = adjoint(parts.input);
@@ -937,8 +957,9 @@ Func winograd_input_rows(const winograd_matrices& w, Func padded, const layer_de
 }
 
 // A Func of images computed at root by pairs of pixels of a row (a
-// Winograd tile: x % 2 known in each), vectors of images innermost, the
-// blocks of images in parallel: loops (ni, xi, xo, c, y, no).
+// Winograd tile; x % 2 known in each when the width is even, a last pair
+// shifted inwards otherwise), vectors of images innermost, the blocks of
+// images in parallel: loops (ni, xi, xo, c, y, no).
 void pairs_at_root(Func f, const machine& m) {
     Var no("no"), ni("ni"), xo("xo"), xi("xi");
     f.compute_root();
@@ -1094,7 +1115,9 @@ void winograd_weight_gradient(Func dw, Func dacc, bool dacc_inline, Func padded,
 // pair, row and channel pair instead of 2 kw (LeNet conv2: 144 K per image
 // for 240 K); the transforms add ~15%. The products of a row: register
 // tiles of all its pairs x a few input channels for one point e, each step
-// loading a dM vector per pair and broadcasting a weight per channel. The
+// loading a dM vector per pair and broadcasting a weight per channel (taken
+// when a row's pairs fit half the accumulators; wider rows use the direct
+// form, conv_input_gradient). The
 // activation's rule, when inline, is read where dM reads it (its six
 // unrolled points share the two reads; a copy per block of images cost
 // more). LeNet, parts of 64, one thread, against the direct form
@@ -1202,7 +1225,7 @@ void schedule_conv_layer(const Derivative& adjoint, const forward_pipeline::node
         else conv_weight_gradient(dw, dacc, dacc_inline, parts.padded, d, m, batch, env, done);
     }
     if (Func dpadded = adjoint(parts.padded); env.count(dpadded.name()) && d.sw == 1 && d.sh == 1 && !d.flip) {
-        if (winograd_rows(d) && !d.has_padding())
+        if (winograd_rows(d) && !d.has_padding() && d.out.w() / 2 <= m.accumulators / 2)
             winograd_input_gradient(dpadded, dacc, dacc_inline, parts.weight, d, m, env, done);
         else
             conv_input_gradient(dpadded, dacc, dacc_inline, parts.weight, d, m, env, done);
@@ -1276,9 +1299,8 @@ std::set<std::string> schedule_layers(const backward& b, std::span<const layer_d
         const auto& parts = b.forward.parts[idx];
         if (d.kind == op::dense) {
             // A flattened input is read as its C x H x W source.
-            const layer_desc& producer = nodes[d.inputs[0]];
             const auto dg = b.dense_grads.find(idx);
-            schedule_dense_layer(adjoint, parts, d, producer.kind == op::flatten ? producer.in : d.in, m, env, done,
+            schedule_dense_layer(adjoint, parts, d, dense_source(nodes, d), reads_network_input(nodes, d), m, env, done,
                                  dg == b.dense_grads.end() ? nullptr : &dg->second);
             continue;
         }
@@ -1334,7 +1356,7 @@ void schedule_forward_layers(const forward_pipeline& f, std::span<const layer_de
     }
     for (std::size_t idx = 1; idx < nodes.size(); ++idx) {
         const layer_desc& d = nodes[idx];
-        if (d.kind == op::dense) schedule_dense_forward(f.parts[idx], d, m, done);
+        if (d.kind == op::dense) schedule_dense_forward(f.parts[idx], d, reads_network_input(nodes, d), m, done);
         if (d.kind != op::conv2d) continue;
         Func activation;
         if (readers(nodes, static_cast<int>(idx)) == 1)

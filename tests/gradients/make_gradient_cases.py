@@ -202,6 +202,19 @@ CASES = {
     "winograd_rows_k7_nobias_sigmoid_fd": case(162, (3, 9, 12), 2, lambda: [
         nn.Conv2d(3, 4, 7, padding=(1, 3), bias=False), nn.Sigmoid(), nn.Flatten(), nn.Linear(4 * 5 * 12, 3)], CE,
         fd=True),
+    # The input gradient as the adjoint of the Winograd forward
+    # (winograd_input_gradient): a 3x3 conv after another layer, no padding,
+    # a batch of 19; a 4-wide kernel (five points, an odd count) on an odd
+    # input width (the last pair of pixels shifted inwards)
+    "winograd_input_grad_k3_b19": case(163, (2, 7, 10), 19, lambda: [
+        nn.Conv2d(2, 6, 3, padding=1), nn.ReLU(), nn.Conv2d(6, 5, 3)], SE),
+    "winograd_input_grad_k4_odd_width": case(164, (4, 8, 9), 3, lambda: [
+        nn.Conv2d(4, 4, 3), nn.Tanh(), nn.Conv2d(4, 3, 4)], SE, fd=True),
+    # a flatten of a flat input passes its source through: the dense
+    # layer's weight gradient reads that source's pixels
+    "flatten_flatten_linear_ce": case(165, (2, 3, 4), 4, lambda: [nn.Flatten(), nn.Flatten(), nn.Linear(24, 5)], CE),
+    # a dense layer reading the network's input (copied images innermost)
+    "input_dense_b21_ce": case(166, (30,), 21, lambda: [nn.Linear(30, 12), nn.ReLU(), nn.Linear(12, 5)], CE),
     "lenet_batch9_ce": case(156, (1, 28, 28), 9, lambda: [
         nn.Conv2d(1, 6, 5, padding=2), nn.Sigmoid(), nn.AvgPool2d(2, 2),
         nn.Conv2d(6, 16, 5), nn.Sigmoid(), nn.AvgPool2d(2, 2),
