@@ -956,6 +956,22 @@ Func winograd_input_rows(const winograd_matrices& w, Func padded, const layer_de
     return v;
 }
 
+// The weights transformed for Winograd F(2, kw) along the rows: u(e, ky,
+// ci, co), row e of G times the kernel row's taps.
+Func winograd_weights(const winograd_matrices& w, Func weight, const std::string& name) {
+    Var e("e"), ky("ky"), ci("ci"), co("co");
+    Func u(name);
+    u(e, ky, ci, co) = transform(e, w.g, [&](std::size_t kx) { return weight(int(kx), ky, ci, co); });
+    return u;
+}
+
+std::vector<std::vector<double>> transposed(const std::vector<std::vector<double>>& a) {
+    std::vector<std::vector<double>> t(a[0].size(), std::vector<double>(a.size()));
+    for (std::size_t r = 0; r < a.size(); ++r)
+        for (std::size_t k = 0; k < a[r].size(); ++k) t[k][r] = a[r][k];
+    return t;
+}
+
 // A Func of images computed at root by pairs of pixels of a row (a
 // Winograd tile; x % 2 known in each when the width is even, a last pair
 // shifted inwards otherwise), vectors of images innermost, the blocks of
@@ -994,11 +1010,9 @@ void winograd_forward(Func activation, const forward_pipeline::node_parts& parts
                       std::set<std::string>& done) {
     const winograd_matrices w = winograd(2, d.kw);
     const std::string name = parts.acc.name() + "_winograd";
-    Var e("e"), t("t"), yy("yy"), ci("ci"), co("co"), ky("ky");
-    Func weight = parts.weight;
+    Var e("e"), t("t"), co("co");
     Func v = winograd_input_rows(w, parts.padded, d, name + "_in");
-    Func u(name + "_weights"), prod(name + "_products"), out(name);
-    u(e, ky, ci, co) = transform(e, w.g, [&](std::size_t kx) { return weight(int(kx), ky, ci, co); });
+    Func u = winograd_weights(w, parts.weight, name + "_weights"), prod(name + "_products"), out(name);
     RDom r(0, d.kh, 0, d.in.c(), name + "_r");
     prod(e, t, y, co, n) = 0.0f;
     prod(e, t, y, co, n) += u(e, r.x, r.y, co) * v(e, t, y + r.x, r.y, n);
@@ -1125,27 +1139,22 @@ void winograd_weight_gradient(Func dw, Func dacc, bool dacc_inline, Func padded,
 // alternating): the step 6.06 / 6.20 -> 5.75 / 5.82 ms (min / median).
 // (An earlier Winograd input gradient correlated the zero-bordered output
 // gradient, twice the useful work, and lost.)
-void winograd_input_gradient(Func dpadded, Func dacc, bool dacc_inline, Func weight, const layer_desc& d,
+void winograd_input_gradient(Func dpadded, Func dacc, Func weight, const layer_desc& d,
                              const machine& m, const std::map<std::string, Internal::Function>& env,
                              std::set<std::string>& done) {
     const winograd_matrices w = winograd(2, d.kw);
     const std::string name = dpadded.name() + "_winograd";
     const int pairs = d.out.w() / 2, H = d.out.h();
-    Var e("e"), t("t"), yy("yy"), ci("ci"), co("co"), ky("ky"), k("k");
-    Func u(name + "_weights"), dm(name + "_dm"), dv(name + "_dv"), dz(name + "_dz"), dx(dpadded.name() + "_images");
-    u(e, ky, ci, co) = transform(e, w.g, [&](std::size_t kx) { return weight(int(kx), ky, ci, co); });
-    std::vector<std::vector<double>> a(w.n, std::vector<double>(w.m)), b(w.n, std::vector<double>(w.n));
-    for (int i0 = 0; i0 < w.n; ++i0) {
-        for (int j0 = 0; j0 < w.m; ++j0) a[i0][j0] = w.at[j0][i0];
-        for (int j0 = 0; j0 < w.n; ++j0) b[i0][j0] = w.bt[j0][i0];
-    }
-    dm(e, t, y, co, n) = transform(e, a, [&](std::size_t j) { return dacc(2 * t + int(j), y, co, n); });
+    Var e("e"), t("t"), yy("yy"), ci("ci"), co("co"), k("k");
+    Func u = winograd_weights(w, weight, name + "_weights");
+    Func dm(name + "_dm"), dv(name + "_dv"), dz(name + "_dz"), dx(dpadded.name() + "_images");
+    dm(e, t, y, co, n) = transform(e, transposed(w.at), [&](std::size_t j) { return dacc(2 * t + int(j), y, co, n); });
     RDom r(0, d.kh, 0, d.out.c(), name + "_r");
     const Expr oy = yy - r.x;
     r.where(oy >= 0 && oy < H);
     dv(e, t, yy, ci, n) = 0.0f;
     dv(e, t, yy, ci, n) += u(e, r.x, ci, r.y) * dm(e, t, clamp(oy, 0, H - 1), r.y, n);
-    dz(k, t, yy, ci, n) = transform(k, b, [&](std::size_t j) { return dv(int(j), t, yy, ci, n); });
+    dz(k, t, yy, ci, n) = transform(k, transposed(w.bt), [&](std::size_t j) { return dv(int(j), t, yy, ci, n); });
     Expr sum = 0.0f;
     for (int q = 0; 2 * q < w.n; ++q) {
         const Expr tap = x % 2 + 2 * q, pair = x / 2 - q;
@@ -1169,7 +1178,6 @@ void winograd_input_gradient(Func dpadded, Func dacc, bool dacc_inline, Func wei
         .unroll(t)
         .unroll(cii);
     dm.compute_at(root, no).reorder_storage(n, t, e, y, co).vectorize(n, m.vec).unroll(e);
-    (void)dacc_inline;  // the rule inline: dm's unrolled points share its two reads
     u.compute_root().unroll(e);
     done.insert({dx.name(), root.name(), dpadded.name(), dz.name(), dv.name(), dm.name(), u.name()});
 }
@@ -1226,7 +1234,7 @@ void schedule_conv_layer(const Derivative& adjoint, const forward_pipeline::node
     }
     if (Func dpadded = adjoint(parts.padded); env.count(dpadded.name()) && d.sw == 1 && d.sh == 1 && !d.flip) {
         if (winograd_rows(d) && !d.has_padding() && d.out.w() / 2 <= m.accumulators / 2)
-            winograd_input_gradient(dpadded, dacc, dacc_inline, parts.weight, d, m, env, done);
+            winograd_input_gradient(dpadded, dacc, parts.weight, d, m, env, done);
         else
             conv_input_gradient(dpadded, dacc, dacc_inline, parts.weight, d, m, env, done);
     }

@@ -282,24 +282,16 @@ public:
                 const int part = detail::train_part_images_default * num_threads();
                 for (int start = 0; start < batch; start += part) {
                     const int count = std::min(part, batch - start);
-                    const buffer x = detail::batch_part(input, start, count);
                     buffer y = detail::batch_part(output, start, count);
-                    std::array<void*, 2 + parameter_tensors> args;
-                    args[0] = const_cast<halide_buffer_t*>(x.raw_buffer());
-                    for (int k = 0; k < parameter_tensors; ++k) args[1 + k] = const_cast<buffer&>(params_[k]).raw_buffer();
-                    args.back() = y.raw_buffer();
-                    detail::call(name(), "forward", &binding::forward_batched, args.data(), input_shape, x.raw_buffer());
+                    call_forward(&binding::forward_batched, detail::batch_part(input, start, count), y,
+                                 [this](int k) -> const buffer& { return params_[k]; });
                 }
                 return;
             }
         }
         prepare_kernels();
-        std::array<void*, 2 + parameter_tensors> args;
-        args[0] = const_cast<halide_buffer_t*>(input.raw_buffer());
-        for (int k = 0; k < parameter_tensors; ++k)
-            args[1 + k] = const_cast<halide_buffer_t*>((output_major_[k] ? kernel_[k] : params_[k]).raw_buffer());
-        args.back() = output.raw_buffer();
-        detail::call(name(), "forward", &binding::forward, args.data(), input_shape, input.raw_buffer());
+        call_forward(&binding::forward, input, output,
+                     [this](int k) -> const buffer& { return output_major_[k] ? kernel_[k] : params_[k]; });
     }
 
     // Whether forward runs batches of detail::batched_forward_min images or
@@ -312,7 +304,7 @@ public:
         if constexpr (!binding::has_training) return false;
         long largest = 0;
         for (const layer_desc& d : Net.describe()) largest = std::max(largest, d.out.size());
-        return largest * 16 * long(sizeof(float)) <= 512 * 1024;
+        return largest * detail::batched_forward_min * long(sizeof(float)) <= 512 * 1024;
     }();
 
     // ---- training (networks compiled with TRAINING)
@@ -452,6 +444,17 @@ public:
 
 private:
     void changed() { ++version_; }
+    // One call of a generated forward pass: x, parameter(k) for each
+    // parameter, y.
+    template <class Parameter>
+    void call_forward(int (*function)(void**), const buffer& x, buffer& y, Parameter parameter) const {
+        std::array<void*, 2 + parameter_tensors> args;
+        args[0] = const_cast<halide_buffer_t*>(x.raw_buffer());
+        for (int k = 0; k < parameter_tensors; ++k)
+            args[1 + k] = const_cast<halide_buffer_t*>(parameter(k).raw_buffer());
+        args.back() = y.raw_buffer();
+        detail::call(name(), "forward", function, args.data(), input_shape, x.raw_buffer());
+    }
     // Brings the output-major weights up to the parameters' version; the
     // first forward after a change does it, under a lock, once.
     void prepare_kernels() const {
