@@ -7,6 +7,8 @@
 #include <constnet/codegen/lower.hpp>
 #include <constnet/dsl/summary.hpp>
 
+#include "winograd.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -21,6 +23,7 @@
 namespace constnet::codegen {
 
 using namespace Halide;
+using namespace winograd_detail;
 
 namespace {
 
@@ -64,6 +67,7 @@ struct node_funcs {
     // transformed weights wu (c, e, ky, ci) and input rows wv (xp, yy, ci, e, n)
     // at the four points e of each pair xp of output pixels.
     Func wu, wv;
+    bool wu_computed = false;  // wu is transformed in the pipeline (not a parameter or its view)
     // A 1x1 conv computed as a matrix product over pixels
     // (layer_desc::pointwise_gemm; defined only then): flat (p, chunk, c, n)
     // is the input's pixels of a chunk of rows in one run, acc (p, chunk, c,
@@ -111,33 +115,67 @@ Func pad_spatial(const value& in, Expr fill, const layer_desc& d, const std::str
     return padded;
 }
 
-// Winograd F(2, 3) along the rows (Lavin & Gray, "Fast Algorithms for
-// Convolutional Neural Networks"): a pair of outputs y0, y1 of a row from four
-// inputs d0..d3 and taps g0..g2 with 4 multiplies instead of 6,
+// Winograd F(2, r) along the rows (Lavin & Gray, "Fast Algorithms for
+// Convolutional Neural Networks"): a pair of outputs y0, y1 of a row from
+// r + 1 inputs d and taps g with r + 1 multiplies instead of 2 r, y = AT [(G
+// g) . (BT d)]. With 3 taps (Lavin & Gray's form, lavin_f23):
 //   V = (d0 - d2, d1 + d2, d2 - d1, d1 - d3)            (input transform)
 //   U = (g0, (g0 + g1 + g2) / 2, (g0 - g1 + g2) / 2, g2) (weight transform)
 //   M_e = sum over ky and input channels of U_e * V_e
 //   y0 = M0 + M1 + M2, y1 = M1 - M2 - M3                (output transform)
-// U arrives transformed (layer_desc::winograd_rows_weight: constnet::model
-// transforms the weights when they change), as u(c, e, ky, ci). The bias
-// starts M1, which both outputs add.
-void define_winograd_rows(node_funcs& r, const layer_desc& d, Func u, const Func* b, const std::string& name) {
+// Two kinds of convs take it (define_conv2d):
+// - transformed weights (layer_desc::winograd_rows_weight, many input
+//   channels in blocks of 16, 3 taps): constnet::model transforms the
+//   weights when they change; U arrives as u(c, e, ky, ci), Lavin & Gray's.
+// - in-pipeline weights (winograd_rows_inline: few input channels, 3 to 5
+//   taps): the pipeline transforms the output-major weight (its rotated
+//   view, w(kx, ky, ci, co)) on every call with the matrices of
+//   winograd_detail::winograd (points 0, 1, -1, 2, -2 and infinity) -- a
+//   few thousand multiply-adds for a small conv (LeNet conv2: U is 2880
+//   floats), paid back many times by its products.
+// The bias starts the point that both outputs add with coefficient 1.
+winograd_matrices lavin_f23() {
+    return {2, 3, 4,
+            {{1, 1, 1, 0}, {0, 1, -1, -1}},
+            {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}},
+            {{1, 0, -1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, 1, 0, -1}}};
+}
+
+
+void define_winograd_rows(node_funcs& r, const layer_desc& d, Func w, bool transformed, const Func* b,
+                          const std::string& name) {
     const Var e("e");
-    r.wu = u;
-    if (d.flip) {  // a true convolution reads the taps reversed: g0 <-> g2 is U0 <-> U3, and the rows reversed
+    const winograd_matrices t = transformed ? lavin_f23() : winograd(2, d.kw);
+    if (transformed) {
+        r.wu = w;
+        if (d.flip) {  // a true convolution reads the taps reversed: g0 <-> g2 is U0 <-> U3, and the rows reversed
+            r.wu = Func(name + "_wu");
+            r.wu(c, e, x, y) = w(c, select(e == 0 || e == 3, 3 - e, e), d.kh - 1 - x, y);
+        }
+    } else {
+        // wu(c, e, ky, ci): row e of G times the kernel row's taps (turned
+        // for a true convolution), output channels innermost
         r.wu = Func(name + "_wu");
-        r.wu(c, e, x, y) = u(c, select(e == 0 || e == 3, 3 - e, e), d.kh - 1 - x, y);
+        r.wu(c, e, x, y) = transform(e, t.g, [&](std::size_t kx) {
+            const int tap = d.flip ? d.kw - 1 - int(kx) : int(kx);
+            return w(tap, d.flip ? d.kh - 1 - x : Expr(x), y, c);
+        });
+        r.wu_computed = true;
     }
-    auto in = [&](int j) { return r.padded(2 * x + j - d.pad_left, y - d.pad_top, c, n); };
     r.wv = Func(name + "_wv");
-    r.wv(x, y, c, e, n) = mux(e, {in(0) - in(2), in(1) + in(2), in(2) - in(1), in(1) - in(3)});
+    r.wv(x, y, c, e, n) = transform(e, t.bt, [&](std::size_t j) {
+        return r.padded(2 * x + int(j) - d.pad_left, y - d.pad_top, c, n);
+    });
+    int bias_point = -1;  // the point both outputs add with coefficient 1
+    for (int p = 0; p < t.n && bias_point < 0; ++p)
+        if (t.at[0][p] == 1.0 && t.at[1][p] == 1.0) bias_point = p;
     RDom k(0, d.kh, 0, d.in.c(), name + "_r");
     r.acc = Func(name + "_acc");
-    r.acc(c, e, x, y, n) = b ? select(e == 1, (*b)(c), 0.0f) : Expr(0.0f);
+    r.acc(c, e, x, y, n) = b ? select(e == bias_point, (*b)(c), 0.0f) : Expr(0.0f);
     r.acc(c, e, x, y, n) += r.wu(c, e, k.x, k.y) * r.wv(x, y * d.sh + k.x, k.y, e, n);
-    auto m = [&](int point) { return r.acc(c, point, x / 2, y, n); };
+    auto m = [&](std::size_t point) { return r.acc(c, int(point), x / 2, y, n); };
     r.cm = Func(name + "_cm");
-    r.cm(c, x, y, n) = select(x % 2 == 0, m(0) + m(1) + m(2), m(1) - m(2) - m(3));
+    r.cm(c, x, y, n) = select(x % 2 == 0, linear_combination(t.at[0], m), linear_combination(t.at[1], m));
 }
 
 // A 1x1 conv as a matrix product (layer_desc::pointwise_gemm): out(co, p)
@@ -211,7 +249,7 @@ node_funcs define_conv2d(const layer_desc& d, const value& in, Func w, const Fun
         define_pointwise_gemm(r, d, in, w, b, *gemm, name);
         return r;
     }
-    if (channel_major && d.winograd_rows_weight()) {
+    if (channel_major && (d.winograd_rows_weight() || winograd_rows_inline(d))) {
         // The tiles, rounded up to whole tiles of pairs, and the rows'
         // transforms, rounded up to whole vectors, read past the padded row:
         // the input is read bounded (zero beyond it), which pad_spatial does
@@ -219,7 +257,7 @@ node_funcs define_conv2d(const layer_desc& d, const value& in, Func w, const Fun
         layer_desc bounded = d;
         bounded.pad_right = std::max(d.pad_right, 1);
         r.padded = pad_spatial(in, 0.0f, bounded, name);
-        define_winograd_rows(r, d, w, b, name);
+        define_winograd_rows(r, d, w, d.winograd_rows_weight(), b, name);
         r.out.f = Func(name);
         r.out.f(x, y, c, n) = r.cm(c, x, y, n);
         return r;
@@ -478,15 +516,32 @@ struct winograd_plan {
 // products fit 1 MiB, each block of weights read once for all of them.
 // conv3x3 512->512 @7, N=32, alternating runs: 69-83 ms -> 59-61 ms with 4
 // images (2: 70-73 ms; 8: 59-62 ms), 0.98-1.16x oneDNN's blocked layout.
-winograd_plan plan_winograd_rows(const layer_desc& d, const machine& m, int channels, int tx, bool blocks_inside_rows) {
+//
+// A conv whose weights are transformed in the pipeline (winograd_rows_inline:
+// few input channels) computes the image's products for all output
+// channels at once whenever they fit L2, whatever the image's size: its
+// input rows' transforms (as costly as the products when there are few
+// channels) are then computed once, not once for each output row that
+// reads them (kh times). Zen 4, one thread, alternating runs
+// (bench/constnet_bench): LeNet's forward at batch 1 12.2-12.8 us with the
+// direct channel-major tiles, 12.5-13.5 us with the products per output
+// row, 11.5-12.3 us with the image at once. LeNet conv2 alone (6 -> 16 k5
+// @14), direct -> Winograd: N=1 4.7-5.0 -> 3.8-3.9 us (1.13x -> 1.37x
+// oneDNN's blocked layout), N=32 146 -> 114 us (1.10x -> 1.41x).
+winograd_plan plan_winograd_rows(const layer_desc& d, const machine& m, int channels, int tx, bool blocks_inside_rows,
+                                 bool in_pipeline) {
     winograd_plan p;
     const int cv = vector_width(channels, m);
     const int pairs = (d.out.w() + 1) / 2;
     p.row = (pairs + tx - 1) / tx * tx;
-    const long products = 4L * 4 * p.row * d.out.h();  // bytes per output channel of an image
+    const long products = 4L * (d.kw + 1) * p.row * d.out.h();  // bytes per output channel of an image
     p.whole_image = !blocks_inside_rows && products * channels <= l2_budget;
     for (int t = 2; t * tx <= m.accumulators && t <= 4; ++t)
         if (d.out.c() % (t * cv) == 0 && (!d.winograd_blocked_weight() || layer_desc::winograd_out_block % (t * cv) == 0)) p.block_vectors = t;
+    if (in_pipeline) {
+        p.all_channels = products * d.out.c() <= l2_budget;
+        return p;
+    }
     p.all_channels = p.whole_image && p.block_vectors > 1 && p.row * d.out.h() < 64 &&
                      products * d.out.c() <= 2 * l2_budget;
     if (p.all_channels) p.images = static_cast<int>(std::clamp(4 * l2_budget / (products * d.out.c()), 1L, 4L));
@@ -538,7 +593,9 @@ void schedule_winograd_rows(node_funcs f, const layer_desc& d, const machine& m,
     else f.acc.compute_at(f.cm, whole_image || blocks_inside_rows ? co : y);
     f.acc.bound_extent(x, row).vectorize(c, cv);
     Stage update = f.acc.update();
-    update.split(x, axo, axi, tx).split(r[1], rco, rci, channel_block).unroll(axi);
+    // Input channels in blocks of 16, or all at once when they do not come in 16s (few of them)
+    const int block = d.in.c() % channel_block == 0 ? channel_block : d.in.c();
+    update.split(x, axo, axi, tx).split(r[1], rco, rci, block).unroll(axi);
     if (all_channels) {
         Var cb("cb"), cc("cc");
         update.split(c, cb, cc, block_vectors * cv)
@@ -553,6 +610,8 @@ void schedule_winograd_rows(node_funcs f, const layer_desc& d, const machine& m,
     }
     f.wv.compute_at(f.acc, rco).reorder(e, x, y, c, n).vectorize(x, vector_width(pairs, m), TailStrategy::RoundUp)
         .unroll(e);
+    // Weights transformed in the pipeline: once per call, output channels in the vectors
+    if (f.wu_computed) f.wu.compute_root().vectorize(c, vector_width(d.out.c(), m)).unroll(e);
 }
 
 // A conv computes channel-major (vectors of output channels, tiles of a few
@@ -606,7 +665,9 @@ void schedule_conv2d_channel_major(Func root, node_funcs f, const layer_desc& d,
     // L1, not the image's result in L2 or memory. Zen 4, one thread, vs
     // oneDNN's blocked layout: conv1x1 256->64 @56 0.86x -> 0.92x (N=1),
     // 0.90x -> 0.96x (N=32); conv3x3 64->64 @56 (Winograd) 1.14x -> 1.20x.
-    const bool per_row = !cm_storage && blocks_inside_rows;
+    const winograd_plan plan =
+        winograd ? plan_winograd_rows(d, m, tc * cv, tx, blocks_inside_rows, f.wu_computed) : winograd_plan{};
+    const bool per_row = !cm_storage && blocks_inside_rows && !plan.all_channels;
     if (cm_storage) {
         root.reorder_storage(c, x, y, n).reorder(c, x, y, n).vectorize(c, cv);
     } else {
@@ -614,8 +675,6 @@ void schedule_conv2d_channel_major(Func root, node_funcs f, const layer_desc& d,
         if (per_row) root.reorder(x, c, y, n);
         par(root, per_row ? y : c, m);
     }
-    const winograd_plan plan =
-        winograd ? plan_winograd_rows(d, m, tc * cv, tx, blocks_inside_rows) : winograd_plan{};
     Var images("images"), image("image");  // plan.images at a time, computed together
     if (plan.images > 1) {
         root.split(n, images, image, plan.images, TailStrategy::GuardWithIf);  // the last images fewer
@@ -983,6 +1042,20 @@ void autoschedule_forward(forward_pipeline& p, const tensor_shape& in_shape, con
 }
 
 }  // namespace
+
+// Whether the forward computes an output-major conv as Winograd F(2, kw)
+// along its rows with its weights transformed in the pipeline
+// (define_winograd_rows): stride 1 along the rows, 3 to 5 taps (the points beyond +-2 make F(2, r)
+// lose precision), input channels that do not come in the blocks of 16 the
+// direct tiles reduce over (those of 3 taps take transformed weights), and
+// enough of them x kernel rows that the products outweigh the input rows'
+// transforms (as the train step's rule, train.cpp winograd_rows).
+bool winograd_rows_inline(const layer_desc& d) {
+    constexpr int block = layer_desc::winograd_in_block;
+    const bool channel_blocks = d.in.c() >= 2 * block && d.in.c() % block == 0;
+    return d.kind == op::conv2d && d.output_major_weight() && !d.winograd_rows_weight() && !d.pointwise_gemm() &&
+           d.sw == 1 && d.kw >= 3 && d.kw <= 5 && !channel_blocks && d.in.c() * d.kh >= 16;
+}
 
 forward_pipeline lower_forward(std::span<const layer_desc> nodes, const lower_options& opt) {
     validate(nodes);

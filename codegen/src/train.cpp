@@ -3,6 +3,8 @@
 // and the optimizer update is an elementwise Func per parameter.
 #include <constnet/codegen/train.hpp>
 
+#include "winograd.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -16,6 +18,7 @@
 namespace constnet::codegen {
 
 using namespace Halide;
+using namespace winograd_detail;
 
 namespace {
 
@@ -875,75 +878,6 @@ pixel_tile forward_tile(const layer_desc& d, bool unroll_taps, const machine& m)
     return best_tile;
 }
 
-// Winograd's minimal filtering F(m, r) along a row (Lavin & Gray 2016;
-// Toom-Cook with the points 0, 1, -1, 2, -2, ... and infinity): m outputs
-// of an r-tap correlation, y = AT [(G g) . (BT d)], from n = m + r - 1
-// inputs d with n multiplications instead of m * r.
-struct winograd_matrices {
-    int m, r, n;
-    std::vector<std::vector<double>> at, g, bt;  // m x n, n x r, n x n
-};
-
-winograd_matrices winograd(int m, int r) {
-    winograd_matrices w{m, r, m + r - 1, {}, {}, {}};
-    const double candidates[] = {0, 1, -1, 2, -2, 0.5, -0.5, 3, -3};
-    if (w.n - 1 > int(std::size(candidates))) throw std::logic_error("constnet: Winograd F(m, r) too large");
-    const std::vector<double> p(candidates, candidates + w.n - 1);
-    auto times = [](const std::vector<double>& a, double root) {  // a(x) * (x - root), coefficients ascending
-        std::vector<double> out(a.size() + 1, 0.0);
-        for (std::size_t i = 0; i < a.size(); ++i) out[i + 1] += a[i], out[i] -= root * a[i];
-        return out;
-    };
-    for (int i = 0; i < m; ++i) {
-        w.at.emplace_back();
-        for (double q : p) w.at.back().push_back(std::pow(q, i));
-        w.at.back().push_back(i == m - 1 ? 1.0 : 0.0);
-    }
-    std::vector<double> all{1.0};
-    for (std::size_t j = 0; j < p.size(); ++j) {
-        double f = 1;
-        std::vector<double> others{1.0};
-        for (std::size_t l = 0; l < p.size(); ++l)
-            if (l != j) f *= p[j] - p[l], others = times(others, p[l]);
-        w.g.emplace_back();
-        for (int k = 0; k < r; ++k) w.g.back().push_back(std::pow(p[j], k) / f);
-        others.resize(w.n, 0.0);
-        w.bt.push_back(others);
-        all = times(all, p[j]);
-    }
-    w.g.emplace_back(r, 0.0);
-    w.g.back()[r - 1] = 1.0;
-    w.bt.push_back(all);
-    return w;
-}
-
-// sum over k of coefficient[k] * term(k), the zero coefficients left out.
-template <class Term>
-Expr linear_combination(const std::vector<double>& coefficient, Term term) {
-    Expr sum;
-    for (std::size_t k = 0; k < coefficient.size(); ++k) {
-        if (coefficient[k] == 0.0) continue;
-        Expr t = coefficient[k] == 1.0 ? term(k) : float(coefficient[k]) * term(k);
-        sum = sum.defined() ? sum + t : t;
-    }
-    return sum.defined() ? sum : Expr(0.0f);
-}
-
-// rows[e] for a run-time row index e.
-Expr row_of(const Expr& e, const std::vector<Expr>& rows) {
-    Expr r = rows.back();
-    for (int k = int(rows.size()) - 2; k >= 0; --k) r = select(e == k, rows[k], r);
-    return r;
-}
-
-// Row e of matrix x term: sum over j of matrix[e][j] * term(j).
-template <class Term>
-Expr transform(const Expr& e, const std::vector<std::vector<double>>& matrix, Term term) {
-    std::vector<Expr> rows;
-    for (const auto& coefficients : matrix) rows.push_back(linear_combination(coefficients, term));
-    return row_of(e, rows);
-}
-
 // The transformed input rows of Winograd F(., .) along rows with w.n
 // points: v(e, t, yy, ci, n), the segment of w.n pixels of row yy from
 // pixel 2t (in the unpadded input's coordinates as the conv reads it).
@@ -965,12 +899,6 @@ Func winograd_weights(const winograd_matrices& w, Func weight, const std::string
     return u;
 }
 
-std::vector<std::vector<double>> transposed(const std::vector<std::vector<double>>& a) {
-    std::vector<std::vector<double>> t(a[0].size(), std::vector<double>(a.size()));
-    for (std::size_t r = 0; r < a.size(); ++r)
-        for (std::size_t k = 0; k < a[r].size(); ++k) t[k][r] = a[r][k];
-    return t;
-}
 
 // A Func of images computed at root by pairs of pixels of a row (a
 // Winograd tile; x % 2 known in each when the width is even, a last pair

@@ -751,6 +751,52 @@ TEST_CASE("3-tap convs as Winograd rows match the direct convolution", "[codegen
           std::array{64, 48, 32, 32});
 }
 
+// Few-channel convs of 3 to 5 taps, stride 1 along the rows (LeNet's conv2:
+// 6 -> 16, 5 x 5), run as Winograd F(2, kw) along the rows with their
+// weights transformed in the pipeline on every call (winograd_rows_inline):
+// odd and even widths, padding, vertical strides, kernel heights 1-5,
+// flipped kernels, with and without bias, a consumer, against the naive
+// loops (direct multiply-adds in double). Seeds 1500 + r.
+TEST_CASE("few-channel convs as Winograd rows with weights transformed in the pipeline match",
+          "[codegen][conv2d][schedule]") {
+    cg::lower_options om;
+    om.weights_output_major = true;
+    std::mt19937 g(2031);
+    for (int r = 0, count = random_configs(8); r < count; ++r) {
+        const int c = pick(g, 2, 24), h = pick(g, 1, 16), w = pick(g, 1, 29), kw = pick(g, 3, 5);
+        layer_desc d = conv(8 * pick(g, 1, 4), pick(g, 1, 5), kw, pick(g, 1, 2), 1,
+                            {pick(g, 0, 2), pick(g, 0, 2), pick(g, 0, 2), pick(g, 0, 2)}, pick(g, 0, 1) == 1,
+                            pick(g, 0, 1) == 1);
+        if (h + d.pad_top + d.pad_bottom < d.kh || w + d.pad_left + d.pad_right < d.kw) {
+            --r;  // kernel does not fit: draw again
+            continue;
+        }
+        std::vector<layer_desc> layers{d, plain(op::sigmoid)};
+        auto nodes = make_net(make_shape(c, h, w), layers);
+        if (!cg::winograd_rows_inline(nodes[1])) {
+            --r;  // not such a conv: drawn again
+            continue;
+        }
+        if (nodes[1].out.h() >= 2 && nodes[1].out.w() >= 2 && pick(g, 0, 1) == 1) {
+            layers.push_back(pool(op::avg_pool, 2, 2, 1, 1));  // a consumer reading the conv's result
+            nodes = make_net(make_shape(c, h, w), layers);
+        }
+        check_network(nodes, pick(g, 1, 3), 1500 + static_cast<std::uint32_t>(r), om, 2.0);
+    }
+    // LeNet's conv2, and on the AVX2 and SSE4.1 targets (8 and 4 lanes, fewer registers)
+    const auto lenet = make_net(make_shape(6, 14, 14), {conv(16, 5, 5), plain(op::sigmoid)});
+    REQUIRE(cg::winograd_rows_inline(lenet[1]));
+    check_network(lenet, 2, 1499, om);
+    for_narrower_targets(om, [&](const cg::lower_options& narrow) { check_network(lenet, 2, 1498, narrow); });
+    // and the rule
+    const auto lay = [](int c, int h, int w, layer_desc d) { return make_net(make_shape(c, h, w), {d})[1]; };
+    CHECK_FALSE(cg::winograd_rows_inline(lay(6, 14, 14, conv(16, 5, 5, 1, 2))));  // stride 2 along the rows
+    CHECK_FALSE(cg::winograd_rows_inline(lay(6, 14, 14, conv(16, 5, 7))));        // 7 taps
+    CHECK_FALSE(cg::winograd_rows_inline(lay(32, 14, 14, conv(16, 5, 5))));       // channels in blocks of 16
+    CHECK_FALSE(cg::winograd_rows_inline(lay(3, 14, 14, conv(16, 3, 3))));        // 9 taps x channels: a row-major conv
+    CHECK_FALSE(cg::winograd_rows_inline(lay(64, 14, 14, conv(64, 3, 3))));       // transformed by the model instead
+}
+
 // 1x1 convs without padding (at least 64 output pixels) run as matrix
 // products over chunks of rows copied into one run: any channel counts,
 // widths the vectors do not divide, chunks past the last row, strides,
