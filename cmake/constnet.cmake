@@ -21,7 +21,9 @@
 # first variant the CPU can run; the last is the fallback. CONSTNET_TARGET
 # may be such a list too; the shared Halide runtime is built for its last.
 # AUTOSCHEDULER schedules the forward pass with Halide's Mullapudi2016
-# instead of constnet's schedules (for comparison; bench/ does).
+# instead of constnet's schedules (for comparison; bench/ does). It plans for
+# a batch of 256; its schedule may split the batch into blocks and then
+# refuse smaller batches with an error (LeNet's: below 16).
 
 set(CONSTNET_GENERATED_DIR ${CMAKE_BINARY_DIR}/constnet_generated)
 set(_constnet_runtime_lib ${CONSTNET_GENERATED_DIR}/constnet_halide_runtime.a)
