@@ -127,12 +127,12 @@ Func pad_spatial(const value& in, Expr fill, const layer_desc& d, const std::str
 // - transformed weights (layer_desc::winograd_rows_weight, many input
 //   channels in blocks of 16, 3 taps): constnet::model transforms the
 //   weights when they change; U arrives as u(c, e, ky, ci), Lavin & Gray's.
-// - in-pipeline weights (winograd_rows_inline: few input channels, 3 to 5
-//   taps): the pipeline transforms the output-major weight (its rotated
-//   view, w(kx, ky, ci, co)) on every call with the matrices of
-//   winograd_detail::winograd (points 0, 1, -1, 2, -2 and infinity) -- a
-//   few thousand multiply-adds for a small conv (LeNet conv2: U is 2880
-//   floats), paid back many times by its products.
+// - in-pipeline weights (winograd_rows_inline: 3 to 5 taps, any number of
+//   input channels; LeNet conv2): the pipeline transforms the output-major
+//   weight (its rotated view, w(kx, ky, ci, co)) on every call with the
+//   matrices of winograd_detail::winograd (points 0, 1, -1, 2, -2 and
+//   infinity): (kw + 1) kw multiply-adds per kernel row (LeNet conv2: U
+//   is 2880 floats), each U then used by every pair of output pixels.
 // The bias starts the point that both outputs add with coefficient 1.
 winograd_matrices lavin_f23() {
     return {2, 3, 4,
@@ -501,6 +501,7 @@ struct winograd_plan {
     bool all_channels = false;  // ... and for all output channels at once
     int block_vectors = 1;      // all_channels: channel vectors per tile
     int images = 1;             // all_channels: images computed together
+    bool image_at_once = false; // in-pipeline weights: all_channels for the whole image, not per row
 };
 
 // Small images (fewer than 64 pairs) whose products for all output
@@ -517,19 +518,22 @@ struct winograd_plan {
 // conv3x3 512->512 @7, N=32, alternating runs: 69-83 ms -> 59-61 ms with 4
 // images (2: 70-73 ms; 8: 59-62 ms), 0.98-1.16x oneDNN's blocked layout.
 //
-// A conv whose weights are transformed in the pipeline (winograd_rows_inline:
-// few input channels) computes the image's products for all output
-// channels at once whenever they fit L2, whatever the image's size: its
-// input rows' transforms (as costly as the products when there are few
-// channels) are then computed once, not once for each output row that
-// reads them (kh times). Zen 4, one thread, alternating runs
+// A conv whose weights are transformed in the pipeline (winograd_rows_inline)
+// computes the image's products for all output channels at once whenever
+// they fit L2, whatever the image's size: its input rows' transforms (as
+// costly as the products when there are few channels) are then computed
+// once, not once for each output row that reads them (kh times). Larger
+// ones compute a row's products for all output channels at once when the
+// rows are computed one by one (each row's input rows transformed once
+// per row, not once per block of output channels: conv5x5 32->64 @28
+// 0.52 -> 0.49 ms). Zen 4, one thread, alternating runs
 // (bench/constnet_bench): LeNet's forward at batch 1 12.2-12.8 us with the
 // direct channel-major tiles, 12.5-13.5 us with the products per output
 // row, 11.5-12.3 us with the image at once. LeNet conv2 alone (6 -> 16 k5
 // @14), direct -> Winograd: N=1 4.7-5.0 -> 3.8-3.9 us (1.13x -> 1.37x
 // oneDNN's blocked layout), N=32 146 -> 114 us (1.10x -> 1.41x).
 winograd_plan plan_winograd_rows(const layer_desc& d, const machine& m, int channels, int tx, bool blocks_inside_rows,
-                                 bool in_pipeline) {
+                                 bool in_pipeline, bool cm_storage) {
     winograd_plan p;
     const int cv = vector_width(channels, m);
     const int pairs = (d.out.w() + 1) / 2;
@@ -539,7 +543,8 @@ winograd_plan plan_winograd_rows(const layer_desc& d, const machine& m, int chan
     for (int t = 2; t * tx <= m.accumulators && t <= 4; ++t)
         if (d.out.c() % (t * cv) == 0 && (!d.winograd_blocked_weight() || layer_desc::winograd_out_block % (t * cv) == 0)) p.block_vectors = t;
     if (in_pipeline) {
-        p.all_channels = products * d.out.c() <= l2_budget;
+        p.image_at_once = products * d.out.c() <= l2_budget;
+        p.all_channels = p.image_at_once || (blocks_inside_rows && !cm_storage);  // else per block of channels
         return p;
     }
     p.all_channels = p.whole_image && p.block_vectors > 1 && p.row * d.out.h() < 64 &&
@@ -603,8 +608,10 @@ void schedule_winograd_rows(node_funcs f, const layer_desc& d, const machine& m,
             .vectorize(cc, cv)
             .unroll(cc);
         // The image's products are computed outside the parallel loop over
-        // blocks of output channels: parallel over those blocks here.
-        if (m.parallel) update.parallel(cb);
+        // blocks of output channels: parallel over those blocks here (not
+        // for a row's products, inside the parallel loop over rows).
+        const bool per_row = f.wu_computed && !plan.image_at_once;
+        if (m.parallel && !per_row) update.parallel(cb);
     } else {
         update.reorder(c, axi, r[0], rci, axo, y, e, rco, n).vectorize(c, cv).unroll(c);
     }
@@ -666,8 +673,8 @@ void schedule_conv2d_channel_major(Func root, node_funcs f, const layer_desc& d,
     // oneDNN's blocked layout: conv1x1 256->64 @56 0.86x -> 0.92x (N=1),
     // 0.90x -> 0.96x (N=32); conv3x3 64->64 @56 (Winograd) 1.14x -> 1.20x.
     const winograd_plan plan =
-        winograd ? plan_winograd_rows(d, m, tc * cv, tx, blocks_inside_rows, f.wu_computed) : winograd_plan{};
-    const bool per_row = !cm_storage && blocks_inside_rows && !plan.all_channels;
+        winograd ? plan_winograd_rows(d, m, tc * cv, tx, blocks_inside_rows, f.wu_computed, cm_storage) : winograd_plan{};
+    const bool per_row = !cm_storage && blocks_inside_rows && !plan.image_at_once;
     if (cm_storage) {
         root.reorder_storage(c, x, y, n).reorder(c, x, y, n).vectorize(c, cv);
     } else {
@@ -1045,16 +1052,18 @@ void autoschedule_forward(forward_pipeline& p, const tensor_shape& in_shape, con
 
 // Whether the forward computes an output-major conv as Winograd F(2, kw)
 // along its rows with its weights transformed in the pipeline
-// (define_winograd_rows): stride 1 along the rows, 3 to 5 taps (the points beyond +-2 make F(2, r)
-// lose precision), input channels that do not come in the blocks of 16 the
-// direct tiles reduce over (those of 3 taps take transformed weights), and
-// enough of them x kernel rows that the products outweigh the input rows'
-// transforms (as the train step's rule, train.cpp winograd_rows).
+// (define_winograd_rows): stride 1 along the rows, 3 to 5 taps (the points
+// beyond +-2 make F(2, r) lose precision), not those of 3 taps whose model
+// transforms their weights (layer_desc::winograd_rows_weight), and enough
+// input channels x kernel rows that the products outweigh the input rows'
+// transforms (as the train step's rule, train.cpp winograd_rows). Zen 4,
+// one thread, against oneDNN's blocked layout (bench/constnet_bench, N=1 /
+// N=32): conv5x5 32->64 p2 @28 0.85-0.90x / 0.85-0.89x with the direct
+// tiles over blocks of 16 input channels -> 1.27-1.30x / 1.18-1.25x; two
+// threads 0.80x / 0.84x -> 1.0x / 1.12x. LeNet conv2: see plan_winograd_rows.
 bool winograd_rows_inline(const layer_desc& d) {
-    constexpr int block = layer_desc::winograd_in_block;
-    const bool channel_blocks = d.in.c() >= 2 * block && d.in.c() % block == 0;
     return d.kind == op::conv2d && d.output_major_weight() && !d.winograd_rows_weight() && !d.pointwise_gemm() &&
-           d.sw == 1 && d.kw >= 3 && d.kw <= 5 && !channel_blocks && d.in.c() * d.kh >= 16;
+           d.sw == 1 && d.kw >= 3 && d.kw <= 5 && d.in.c() * d.kh >= 16;
 }
 
 forward_pipeline lower_forward(std::span<const layer_desc> nodes, const lower_options& opt) {
