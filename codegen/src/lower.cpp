@@ -62,10 +62,11 @@ struct node_funcs {
     // conv2d computed channel-major (defined only then): acc is (c, x, y, n)
     // and cm its result per image (or per row), which out.f reads in NCHW order.
     Func cm;
-    // A channel-major 3x3 conv computed as Winograd F(2, 3) along the rows
-    // (defined only then): acc is (c, e, xp, y, n), the products of the
-    // transformed weights wu (c, e, ky, ci) and input rows wv (xp, yy, ci, e, n)
-    // at the four points e of each pair xp of output pixels.
+    // A channel-major conv computed as Winograd F(2, kw) along the rows
+    // (define_winograd_rows; defined only then): acc is (c, e, xp, y, n),
+    // the products of the transformed weights wu (c, e, ky, ci) and input
+    // rows wv (xp, yy, ci, e, n) at the kw + 1 points e of each pair xp of
+    // output pixels.
     Func wu, wv;
     bool wu_computed = false;  // wu is transformed in the pipeline (not a parameter or its view)
     // A 1x1 conv computed as a matrix product over pixels
@@ -74,6 +75,15 @@ struct node_funcs {
     // n) the product for them, as `gemm` plans.
     Func flat;
     gemm_plan gemm;
+    // A row-major conv of stride sw > 1 along the rows (defined only then):
+    // the padded input split into its sw phases of columns, phased(q, y, c,
+    // s, n) = padded(q sw + s, y, c, n), so a tap's vector of outputs reads
+    // one dense vector (phase kx % sw, from q = x + kx / sw) instead of
+    // every sw-th element (two loads and a permute each). Zen 4, one
+    // thread, the 7x7 stride-2 stem 3->64 @224 (bench/constnet_bench, N=1,
+    // alternating runs): 2.56-3.19 -> 2.11-2.15 ms, 0.69-0.79x -> 0.94-0.97x
+    // oneDNN's blocked layout (two threads 0.70-0.75x -> 0.88-0.91x).
+    Func phased;
 };
 
 std::string node_name(int index, const layer_desc& d) { return fmt::format("n{}_{}", index, op_name(d.kind)); }
@@ -127,8 +137,8 @@ Func pad_spatial(const value& in, Expr fill, const layer_desc& d, const std::str
 // - transformed weights (layer_desc::winograd_rows_weight, many input
 //   channels in blocks of 16, 3 taps): constnet::model transforms the
 //   weights when they change; U arrives as u(c, e, ky, ci), Lavin & Gray's.
-// - in-pipeline weights (winograd_rows_inline: 3 to 5 taps, any number of
-//   input channels; LeNet conv2): the pipeline transforms the output-major
+// - in-pipeline weights (winograd_rows_inline: 3 to 5 taps, input channels
+//   x kernel rows at least 16; LeNet conv2): the pipeline transforms the output-major
 //   weight (its rotated view, w(kx, ky, ci, co)) on every call with the
 //   matrices of winograd_detail::winograd (points 0, 1, -1, 2, -2 and
 //   infinity): (kw + 1) kw multiply-adds per kernel row (LeNet conv2: U
@@ -243,7 +253,7 @@ void define_pointwise_gemm(node_funcs& r, const layer_desc& d, const value& in, 
 }
 
 node_funcs define_conv2d(const layer_desc& d, const value& in, Func w, const Func* b, bool channel_major,
-                          const gemm_plan* gemm, const std::string& name) {
+                          bool phase_split, const gemm_plan* gemm, const std::string& name) {
     node_funcs r;
     if (gemm) {
         define_pointwise_gemm(r, d, in, w, b, *gemm, name);
@@ -279,7 +289,20 @@ node_funcs define_conv2d(const layer_desc& d, const value& in, Func w, const Fun
         return r;
     }
     r.acc(x, y, c, n) = b ? (*b)(c) : Expr(0.0f);
-    r.acc(x, y, c, n) += w(kx, ky, k.z, c) * r.padded(x * d.sw + k.x - d.pad_left, y * d.sh + k.y - d.pad_top, k.z, n);
+    if (phase_split && d.sw > 1) {
+        // Each phase's columns run to the longest one's end: read bounded
+        // (zero beyond the row), as pad_spatial does for a layer with padding.
+        layer_desc bounded = d;
+        bounded.pad_right = std::max(d.pad_right, 1);
+        r.padded = pad_spatial(in, 0.0f, bounded, name);
+        const Var s("s");
+        r.phased = Func(name + "_phased");
+        r.phased(x, y, c, s, n) = r.padded(x * d.sw + s - d.pad_left, y, c, n);
+        r.acc(x, y, c, n) += w(kx, ky, k.z, c) * r.phased(x + k.x / d.sw, y * d.sh + k.y - d.pad_top, k.z, k.x % d.sw, n);
+    } else {
+        r.acc(x, y, c, n) +=
+            w(kx, ky, k.z, c) * r.padded(x * d.sw + k.x - d.pad_left, y * d.sh + k.y - d.pad_top, k.z, n);
+    }
     r.out.f = Func(name);
     r.out.f(x, y, c, n) = r.acc(x, y, c, n);
     return r;
@@ -486,8 +509,14 @@ void schedule_conv2d(Func root, node_funcs f, const layer_desc& d, const machine
     // unless a tile wider than the row would read past it. Measured neutral
     // (conv1x1 256->64 @56: 0.61x -> 0.64x oneDNN; LeNet conv2 0.84x -> 0.86x)
     // but it saves the copy's memory.
-    if (!d.has_padding() && d.out.w() >= xv) f.padded.compute_inline();
-    else schedule_padded(root, f.padded, d, m);
+    if (f.phased.defined()) {
+        f.padded.compute_inline();
+        schedule_padded(root, f.phased, d, m);
+    } else if (!d.has_padding() && d.out.w() >= xv) {
+        f.padded.compute_inline();
+    } else {
+        schedule_padded(root, f.padded, d, m);
+    }
 }
 
 // Channel-major convs with many input channels reduce over them in blocks of
@@ -562,11 +591,13 @@ winograd_plan plan_winograd_rows(const layer_desc& d, const machine& m, int chan
 // output channels run inside the rows (the weights fit L2), else for the
 // whole image when it fits L2 (for small images all output channels at
 // once), else per row; each block of 16 input channels transforms its
-// input rows (wv, 4 floats per pair of pixels) into L1 first. The points e
+// input rows (wv, kw + 1 floats per pair of pixels) into L1 first. The points e
 // are the loop outside the rows: a tile reads one point's weights of the
 // block (9 KiB for 3 vectors of 16 channels), which stay in L1 over the
-// image's rows. The weights arrive transformed (wu is the parameter, or its
-// flipped view): transformed per block in the pipeline, they took a third of
+// image's rows. The weights of 3-tap convs with blocks of input channels
+// arrive transformed (wu is the parameter, or its flipped view; other
+// convs transform theirs once per call, wu_computed): transformed per
+// block in the pipeline, they took a third of
 // conv3x3 512->512 @7's time (28 pairs of pixels in its image use each; the
 // weights were read from memory with little arithmetic to hide it).
 // Measured on an AMD Zen 4 (AVX-512), one thread, against oneDNN's blocked
@@ -598,8 +629,17 @@ void schedule_winograd_rows(node_funcs f, const layer_desc& d, const machine& m,
     else f.acc.compute_at(f.cm, whole_image || blocks_inside_rows ? co : y);
     f.acc.bound_extent(x, row).vectorize(c, cv);
     Stage update = f.acc.update();
-    // Input channels in blocks of 16, or all at once when they do not come in 16s (few of them)
-    const int block = d.in.c() % channel_block == 0 ? channel_block : d.in.c();
+    // Input channels in blocks of 16; when they do not come in 16s, all at
+    // once if few (up to 32), else in the largest blocks of 4 to 16 that
+    // divide them (the block's transformed rows stay in cache), else all.
+    int block = d.in.c();
+    if (d.in.c() % channel_block == 0) block = channel_block;
+    else if (d.in.c() > 2 * channel_block)
+        for (int b = channel_block; b >= 4; --b)
+            if (d.in.c() % b == 0) {
+                block = b;
+                break;
+            }
     update.split(x, axo, axi, tx).split(r[1], rco, rci, block).unroll(axi);
     if (all_channels) {
         Var cb("cb"), cc("cc");
@@ -1138,7 +1178,8 @@ forward_pipeline lower_forward(std::span<const layer_desc> nodes, const lower_op
         case op::conv2d: {
             const bool gemm = d.pointwise_gemm() && scheduled;
             const gemm_plan plan = gemm ? plan_pointwise(d, machine_for(opt.target)) : gemm_plan{};
-            funcs[idx] = define_conv2d(d, in, wf, bias, channel_major, gemm ? &plan : nullptr, name);
+            funcs[idx] = define_conv2d(d, in, wf, bias, channel_major, scheduled && !channel_major,
+                                       gemm ? &plan : nullptr, name);
             break;
         }
         case op::dense:

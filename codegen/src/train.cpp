@@ -899,7 +899,6 @@ Func winograd_weights(const winograd_matrices& w, Func weight, const std::string
     return u;
 }
 
-
 // A Func of images computed at root by pairs of pixels of a row (a
 // Winograd tile; x % 2 known in each when the width is even, a last pair
 // shifted inwards otherwise), vectors of images innermost, the blocks of

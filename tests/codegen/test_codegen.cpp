@@ -444,6 +444,25 @@ TEST_CASE("conv2d matches naive cross-correlation on random shapes", "[codegen][
 // The design's claim: flip = true with kernel K is cross-correlation with K
 // turned by 180 degrees. Both pipelines are generated and compared with each
 // other (values: seed 300) and with the reference.
+// Row-major convs strided along the rows read their padded input split into
+// phases of columns (node_funcs::phased): rows of whole vectors and a
+// partial one, strides 2 and 3, padding or none (the phases' columns read
+// past the row), a flipped kernel, kernels wider than the stride (a stem
+// like ResNet's, 7x7 stride 2), against the naive loops. Seeds 260 + k.
+TEST_CASE("strided row-major convs read phases of columns and match", "[codegen][conv2d][schedule]") {
+    const std::vector<std::pair<tensor_shape, layer_desc>> cases{
+        {make_shape(3, 45, 71), conv(16, 7, 7, 2, 2, {3, 3, 3, 3})},                     // 36 outputs per row
+        {make_shape(2, 20, 50), conv(8, 3, 3, 1, 3, {0, 0, 0, 0}, false)},               // 16, no padding
+        {make_shape(3, 17, 40), conv(5, 5, 4, 2, 2, {1, 2, 1, 0}, true, true)},          // flipped
+        {make_shape(1, 9, 66), conv(4, 1, 2, 1, 2)},                                     // kernel = stride
+    };
+    std::uint32_t seed = 260;
+    for (const auto& [shape, d] : cases) {
+        // PyTorch-layout weights (the default options): row-major tiles
+        check_network(make_net(shape, {d, plain(op::relu)}), 2, seed++);
+    }
+}
+
 TEST_CASE("conv2d flip equals cross-correlation with the kernel turned 180 degrees", "[codegen][conv2d]") {
     const auto flipped = make_net(make_shape(2, 6, 11), {conv(3, 3, 4, 1, 2, {1, 0, 0, 2}, true, true)});
     auto plain_net = flipped;
@@ -801,6 +820,15 @@ TEST_CASE("convs as Winograd rows with weights transformed in the pipeline match
         const auto big = make_net(make_shape(c, h, w), {conv(k, 5, 5, 1, 1, {pad, pad, pad, pad}), plain(op::relu)});
         REQUIRE(cg::winograd_rows_inline(big[1]));
         check_network(big, 2, 1490 + static_cast<std::uint32_t>(c), om, c == 64 ? 10.0 : 4.0);
+    }
+    // Output channels that are not whole vectors of 16 (24, 40: AVX-512
+    // takes vectors of 8), the image at once and a row at a time; input
+    // channels beyond 32 not in 16s (40: blocks of 10; 34: all at once).
+    for (const auto& [c, k, h, w] : {std::tuple{6, 24, 14, 14}, std::tuple{32, 40, 30, 30}, std::tuple{5, 24, 9, 33},
+                                     std::tuple{40, 16, 12, 12}, std::tuple{34, 16, 9, 10}}) {
+        const auto odd = make_net(make_shape(c, h, w), {conv(k, 5, 5), plain(op::relu)});
+        REQUIRE(cg::winograd_rows_inline(odd[1]));
+        check_network(odd, 2, 1480 + static_cast<std::uint32_t>(k + c), om, 4.0);
     }
     const auto consumer = make_net(make_shape(32, 6, 6), {conv(16, 5, 5), plain(op::sigmoid), plain(op::flatten), dense(3)});
     REQUIRE(cg::winograd_rows_inline(consumer[1]));

@@ -81,9 +81,10 @@ forward_pipeline lower_forward(std::span<const layer_desc> nodes, const lower_op
 
 // Whether lower_forward's scheduled pipeline (output-major weights)
 // computes this conv as Winograd F(2, kw) along its rows with the weights
-// transformed in the pipeline on every call: 3 to 5 taps, stride 1 along
-// the rows (LeNet's conv2), not the 3-tap convs whose weights the model
-// transforms (layer_desc::winograd_rows_weight). See lower.cpp.
+// transformed in the pipeline on every call: output-major weights, 3 to 5
+// taps, stride 1 along the rows, input channels x kernel rows at least 16
+// (LeNet's conv2), not the 3-tap convs whose weights the model transforms
+// (layer_desc::winograd_rows_weight). See lower.cpp.
 bool winograd_rows_inline(const layer_desc& d);
 
 // max over i in [0, count) of z(i, n), in a form Halide's autodiff accepts.
