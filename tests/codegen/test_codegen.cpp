@@ -461,6 +461,10 @@ TEST_CASE("strided row-major convs read phases of columns and match", "[codegen]
         // PyTorch-layout weights (the default options): row-major tiles
         check_network(make_net(shape, {d, plain(op::relu)}), 2, seed++);
     }
+    // The AVX2 and SSE4.1 schedules (8 and 4 lanes)
+    for_narrower_targets({}, [&](const cg::lower_options& narrow) {
+        check_network(make_net(cases[0].first, {cases[0].second}), 1, 259, narrow);
+    });
 }
 
 TEST_CASE("conv2d flip equals cross-correlation with the kernel turned 180 degrees", "[codegen][conv2d]") {
