@@ -151,7 +151,6 @@ winograd_matrices lavin_f23() {
             {{1, 0, -1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, 1, 0, -1}}};
 }
 
-
 void define_winograd_rows(node_funcs& r, const layer_desc& d, Func w, bool transformed, const Func* b,
                           const std::string& name) {
     const Var e("e");
@@ -614,7 +613,7 @@ winograd_plan plan_winograd_rows(const layer_desc& d, const machine& m, int chan
 // on every call. Halide 14's prefetch directive made it slower (it
 // prefetched one line in four, over four times the region).
 void schedule_winograd_rows(node_funcs f, const layer_desc& d, const machine& m, int channels, int tx,
-                            bool blocks_inside_rows, const winograd_plan& plan) {
+                            bool blocks_inside_rows, bool per_row, const winograd_plan& plan) {
     const int cv = vector_width(channels, m);
     const int pairs = (d.out.w() + 1) / 2, row = plan.row;
     const bool whole_image = plan.whole_image, all_channels = plan.all_channels;
@@ -650,7 +649,6 @@ void schedule_winograd_rows(node_funcs f, const layer_desc& d, const machine& m,
         // The image's products are computed outside the parallel loop over
         // blocks of output channels: parallel over those blocks here (not
         // for a row's products, inside the parallel loop over rows).
-        const bool per_row = f.wu_computed && !plan.image_at_once;
         if (m.parallel && !per_row) update.parallel(cb);
     } else {
         update.reorder(c, axi, r[0], rci, axo, y, e, rco, n).vectorize(c, cv).unroll(c);
@@ -751,7 +749,7 @@ void schedule_conv2d_channel_major(Func root, node_funcs f, const layer_desc& d,
     if (!per_row) par(f.cm, blocks_inside_rows ? VarOrRVar(y) : VarOrRVar(co), m);
     const auto r = f.acc.rvars();
     if (winograd) {
-        schedule_winograd_rows(f, d, m, tc * cv, tx, blocks_inside_rows, plan);
+        schedule_winograd_rows(f, d, m, tc * cv, tx, blocks_inside_rows, per_row, plan);
         if (d.has_padding()) {
             schedule_padded(root, f.padded, d, m);
             if (plan.images > 1) f.padded.compute_at(root, images);

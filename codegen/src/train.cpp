@@ -603,20 +603,17 @@ void schedule_dense_weight_gradient(const dense_gradient& dg, const layer_desc& 
         .parallel(io);
     g.compute_at(root, jo).vectorize(j_var, uv).unroll(j_var).unroll(i);
     g.update().reorder(j_var, i, g.rvars(0)[0]).vectorize(j_var, uv).unroll(j_var).unroll(i);
-    done.insert({g.name(), root.name()});
-    if (dg.in_t.defined()) {
-        Func in_t = dg.in_t;
-        // In tiles of uv x uv (the source's images innermost): each vector
-        // gathers along j, the tile's vectors at one index vector plus n.
-        Var no("no"), ni("ni");
-        in_t.compute_root()
-            .split(j_var, jo, ji, uv)
-            .split(n, no, ni, uv, TailStrategy::GuardWithIf)
-            .reorder(ji, ni, jo, no)
-            .vectorize(ji)
-            .unroll(ni);
-        done.insert(in_t.name());
-    }
+    // The source copied in tiles of uv x uv (its images innermost): each
+    // vector gathers along j, the tile's vectors at one index vector plus n.
+    Func in_t = dg.in_t;
+    Var no("no"), ni("ni");
+    in_t.compute_root()
+        .split(j_var, jo, ji, uv)
+        .split(n, no, ni, uv, TailStrategy::GuardWithIf)
+        .reorder(ji, ni, jo, no)
+        .vectorize(ji)
+        .unroll(ni);
+    done.insert({g.name(), root.name(), in_t.name()});
 }
 
 void schedule_dense_layer(const Derivative& adjoint, const forward_pipeline::node_parts& parts, const layer_desc& d,
@@ -624,11 +621,9 @@ void schedule_dense_layer(const Derivative& adjoint, const forward_pipeline::nod
                           const std::map<std::string, Internal::Function>& env, std::set<std::string>& done,
                           const dense_gradient* dg) {
     schedule_dense_forward(parts, d, reads_input, m, done);
-    Func acc = parts.acc;
     if (dg && env.count(dg->g.name())) schedule_dense_weight_gradient(*dg, d, m, done);
     Func din = adjoint(parts.input);
     if (!env.count(din.name()) || din.num_update_definitions() != 1 || din.rvars(0).size() != 1) return;
-    Func dacc = adjoint(acc, acc.num_update_definitions() - 1);
     const auto args = din.args();  // (x, y, c, n) or (j, n)
     // Tiles of t inputs x `vectors` vectors of samples: each step
     // broadcasts t weights and loads `vectors` dacc vectors. With one
