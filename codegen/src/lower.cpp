@@ -804,10 +804,10 @@ void schedule_conv2d_channel_major(Func root, node_funcs f, const layer_desc& d,
 // the chunk's input streams from L2), then the rows read back from it.
 // At N=32 (conv1x1 256->64 @56: 38-42 ms against oneDNN's NCHW sgemm at
 // 30 ms, with this kernel at the FMA peak at N=1) the first block of
-// channels of each chunk waits on memory. Measured and not kept (one
+// channels of each chunk most likely waits on memory. Measured and not kept (one
 // thread, Zen 4, alternating runs): Halide 14's prefetch of the next
-// chunk's input inside the reduction (117-124 ms: the calls in the loop
-// keep LLVM from holding the accumulators in registers), per tile (64 ms),
+// chunk's input inside the reduction (117-124 ms; presumably the calls in
+// the loop keep LLVM from holding the accumulators in registers), per tile (64 ms),
 // per tile with the blocks of channels inside the tiles, or per chunk
 // (unchanged; its split prefetch steps 64 elements, not 64 bytes: one
 // cache line in four); the reduction split into blocks of 8-32 input
