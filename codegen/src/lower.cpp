@@ -258,20 +258,22 @@ node_funcs define_conv2d(const layer_desc& d, const value& in, Func w, const Fun
         define_pointwise_gemm(r, d, in, w, b, *gemm, name);
         return r;
     }
-    if (channel_major && (d.winograd_rows_weight() || winograd_rows_inline(d))) {
-        // The tiles, rounded up to whole tiles of pairs, and the rows'
-        // transforms, rounded up to whole vectors, read past the padded row:
-        // the input is read bounded (zero beyond it), which pad_spatial does
-        // for a layer with padding.
-        layer_desc bounded = d;
-        bounded.pad_right = std::max(d.pad_right, 1);
-        r.padded = pad_spatial(in, 0.0f, bounded, name);
+    const bool winograd_rows = channel_major && (d.winograd_rows_weight() || winograd_rows_inline(d));
+    const bool phases = phase_split && !channel_major && d.sw > 1;
+    // Winograd rows: the tiles, rounded up to whole tiles of pairs, and the
+    // rows' transforms, rounded up to whole vectors, read past the padded
+    // row; phases: each phase's columns run to the longest one's end. The
+    // input is then read bounded (zero beyond the row), which pad_spatial
+    // does for a layer with padding.
+    layer_desc bounded = d;
+    if (winograd_rows || phases) bounded.pad_right = std::max(d.pad_right, 1);
+    r.padded = pad_spatial(in, 0.0f, bounded, name);
+    if (winograd_rows) {
         define_winograd_rows(r, d, w, d.winograd_rows_weight(), b, name);
         r.out.f = Func(name);
         r.out.f(x, y, c, n) = r.cm(c, x, y, n);
         return r;
     }
-    r.padded = pad_spatial(in, 0.0f, d, name);
     RDom k(0, d.kw, 0, d.kh, 0, d.in.c(), name + "_r");
     Expr kx = d.flip ? d.kw - 1 - k.x : Expr(k.x);  // true convolution reads the kernel flipped
     Expr ky = d.flip ? d.kh - 1 - k.y : Expr(k.y);
@@ -288,12 +290,7 @@ node_funcs define_conv2d(const layer_desc& d, const value& in, Func w, const Fun
         return r;
     }
     r.acc(x, y, c, n) = b ? (*b)(c) : Expr(0.0f);
-    if (phase_split && d.sw > 1) {
-        // Each phase's columns run to the longest one's end: read bounded
-        // (zero beyond the row), as pad_spatial does for a layer with padding.
-        layer_desc bounded = d;
-        bounded.pad_right = std::max(d.pad_right, 1);
-        r.padded = pad_spatial(in, 0.0f, bounded, name);
+    if (phases) {
         const Var s("s");
         r.phased = Func(name + "_phased");
         r.phased(x, y, c, s, n) = r.padded(x * d.sw + s - d.pad_left, y, c, n);
@@ -631,14 +628,9 @@ void schedule_winograd_rows(node_funcs f, const layer_desc& d, const machine& m,
     // Input channels in blocks of 16; when they do not come in 16s, all at
     // once if few (up to 32), else in the largest blocks of 4 to 16 that
     // divide them (the block's transformed rows stay in cache), else all.
-    int block = d.in.c();
-    if (d.in.c() % channel_block == 0) block = channel_block;
-    else if (d.in.c() > 2 * channel_block)
-        for (int b = channel_block; b >= 4; --b)
-            if (d.in.c() % b == 0) {
-                block = b;
-                break;
-            }
+    const int divisor = divisor_at_most(d.in.c(), channel_block);
+    const int block =
+        divisor == channel_block || (d.in.c() > 2 * channel_block && divisor >= 4) ? divisor : d.in.c();
     update.split(x, axo, axi, tx).split(r[1], rco, rci, block).unroll(axi);
     if (all_channels) {
         Var cb("cb"), cc("cc");
@@ -955,6 +947,12 @@ std::string describe_for_error(int index, const layer_desc& d) {
 }
 
 }  // namespace
+
+int divisor_at_most(int extent, int limit) {
+    for (int t = std::min(extent, limit); t > 1; --t)
+        if (extent % t == 0) return t;
+    return 1;
+}
 
 int vector_width(int extent, const machine& m) {
     int v = 1;

@@ -527,13 +527,6 @@ backward define_backward(std::span<const layer_desc> nodes, loss_kind kind, cons
     return b;
 }
 
-// The largest divisor of `extent` that is at most `limit`.
-int divisor_at_most(int extent, int limit) {
-    for (int t = std::min(extent, limit); t > 1; --t)
-        if (extent % t == 0) return t;
-    return 1;
-}
-
 // A dense layer in a train step. Its forward reduction acc(i, n) += wt(i, j)
 // * in(j, n) is a matrix product over the batch, vectorized over samples,
 // at root. Its input gradient din(j.., n) += dacc(i, n) * wt(i, j..) over i

@@ -105,6 +105,8 @@ machine machine_for(const Halide::Target& t);
 constexpr long l2_budget = 256 * 1024;
 // The widest vector (a power of two, at most the machine's) that fits `extent`.
 int vector_width(int extent, const machine& m);
+// The largest divisor of `extent` that is at most `limit`.
+int divisor_at_most(int extent, int limit);
 // Outputs per register tile of a dense layer: two vectors when it has them.
 int dense_tile(int units, const machine& m);
 
