@@ -16,7 +16,9 @@
 #include <cpuid.h>
 #endif
 #include <limits>
+#include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <stdexcept>
 
@@ -41,6 +43,8 @@ struct value {
     Func spatial;
     tensor_shape spatial_shape;
 };
+
+constexpr int line_floats = 16;  // floats per 64-byte cache line
 
 // A 1x1 conv's matrix product (plan_pointwise, define_pointwise_gemm).
 struct gemm_plan {
@@ -71,9 +75,11 @@ struct node_funcs {
     bool wu_computed = false;  // wu is transformed in the pipeline (not a parameter or its view)
     // A 1x1 conv computed as a matrix product over pixels
     // (layer_desc::pointwise_gemm; defined only then): flat (p, chunk, c, n)
-    // is the input's pixels of a chunk of rows in one run, acc (p, chunk, c,
-    // n) the product for them, as `gemm` plans.
+    // is the input's pixels of a chunk of rows in one run, chunk (p, chunk,
+    // c, n) the product for them, as `gemm` plans, each register tile of it
+    // reduced in acc (same dimensions).
     Func flat;
+    Func chunk;
     gemm_plan gemm;
     // A row-major conv of stride sw > 1 along the rows (defined only then):
     // the padded input split into its sw phases of columns, phased(q, y, c,
@@ -247,8 +253,10 @@ void define_pointwise_gemm(node_funcs& r, const layer_desc& d, const value& in, 
     r.acc = Func(name + "_acc");
     r.acc(p, chunk, c, n) = b ? (*b)(c) : Expr(0.0f);
     r.acc(p, chunk, c, n) += w(0, 0, k, c) * r.flat(p, chunk, k, n);
+    r.chunk = Func(name + "_chunk");
+    r.chunk(p, chunk, c, n) = r.acc(p, chunk, c, n);
     r.out.f = Func(name);
-    r.out.f(x, y, c, n) = r.acc(x + (y % R) * W, y / R, c, n);
+    r.out.f(x, y, c, n) = r.chunk(x + (y % R) * W, y / R, c, n);
 }
 
 node_funcs define_conv2d(const layer_desc& d, const value& in, Func w, const Func* b, bool channel_major,
@@ -790,46 +798,77 @@ void schedule_conv2d_channel_major(Func root, node_funcs f, const layer_desc& d,
 }
 
 // A pointwise GEMM (plan_pointwise): per chunk of rows, the input rows
-// copied into one run (flat), then the product in register tiles of tp
-// vectors of pixels x tk channels reducing over all input channels (the
-// blocks of channels outside the pixels: a block's weights stay in L1 while
-// the chunk's input streams from L2), then the rows read back from it.
-// At N=32 (conv1x1 256->64 @56: 38-42 ms against oneDNN's NCHW sgemm at
-// 30 ms, with this kernel at the FMA peak at N=1) the first block of
-// channels of each chunk most likely waits on memory. Measured and not kept (one
-// thread, Zen 4, alternating runs): Halide 14's prefetch of the next
-// chunk's input inside the reduction (117-124 ms; presumably the calls in
-// the loop keep LLVM from holding the accumulators in registers), per tile (64 ms),
-// per tile with the blocks of channels inside the tiles, or per chunk
-// (unchanged; its split prefetch steps 64 elements, not 64 bytes: one
-// cache line in four); the reduction split into blocks of 8-32 input
-// channels outside the tiles (unchanged); a copy of each chunk (chunks of
-// 8 / 4 / 2 rows: 40-41 / 44-46 / 51 ms); transparent huge pages
-// (unchanged).
-void schedule_pointwise_gemm(Func root, node_funcs f, const layer_desc& d, const machine& m) {
+// copied into one run (flat), then per block of tk output channels the
+// product in register tiles of tp vectors of pixels x tk channels reducing
+// over all input channels (a block's weights stay in L1 while the chunk's
+// input streams from L2), each block's rows then copied out.
+//
+// At N=32 (conv1x1 256->64 @56) the chunks' input (3.2 MB an image) comes
+// from memory, not L3, and each chunk's first block read it at memory's
+// pace: 38-42 ms against oneDNN's NCHW sgemm at 30 ms, with the kernel at
+// the FMA peak at N=1. Where the tiles read the input directly, software
+// prefetches (gemm_prefetch, a pass after lowering) fetch the next chunk's
+// input spread over the current chunk's work. One thread, Zen 4, three
+// alternating runs against the same build without them (bench, filter
+// "1x1"), ratio to oneDNN's faster layout: 256->64 N=32 0.74 -> 0.93 (42 ->
+// 32-35 ms), 64->256 N=32 0.73 -> 0.88; N=1 unchanged (0.90-1.0 ms). The
+// register tile is its own Func (acc, per tile) so that LLVM keeps it in
+// registers around the prefetch calls (which may write memory, for all it
+// knows: with the tile in the chunk's buffer it stored the accumulators
+// every step, 2.2x slower).
+// Measured and not kept (one thread, Zen 4): Halide 14's prefetch
+// directive (inside the reduction 117-124 ms, per tile 64 ms, per chunk
+// unchanged: its split prefetch steps 64 elements, not 64 bytes, so one
+// line in four); prefetching only the next tile (unchanged: a block's reads
+// still come at once); prefetching the output lines each block writes
+// (Halide emits prefetchnta: 32 ms in some runs, 45-62 ms in others); chunks
+// of 4 rows (tiles of 2 vectors x 8 channels) with the prefetches (as
+// variable); the reduction split into blocks of 8-32 input channels outside
+// the tiles; a copy of each chunk (chunks of 8 / 4 / 2 rows: 40-41 / 44-46 /
+// 51 ms); transparent huge pages.
+std::optional<gemm_prefetch> schedule_pointwise_gemm(Func root, node_funcs f, const layer_desc& d,
+                                                     const machine& m) {
     const gemm_plan& plan = f.gemm;
     const int W = d.out.w(), T = plan.tp * m.vec;
     const Var p("p"), chunk("chunk");
-    Var yo("yo"), yi("yi"), po("po"), pi("pi"), ko("ko"), ki("ki"), py("py"), px("px");
+    Var yo("yo"), yi("yi"), co("co"), ci("ci"), po("po"), pi("pi"), py("py"), px("px");
     root.split(y, yo, yi, plan.rows, TailStrategy::GuardWithIf)
-        .reorder(x, yi, c, yo, n)
+        .split(c, co, ci, plan.tk)
+        .reorder(x, yi, ci, co, yo, n)
         .vectorize(x, vector_width(W, m), TailStrategy::GuardWithIf);
     par(root, yo, m);
     par(root, n, m);
-    f.acc.compute_at(root, yo).bound_extent(p, plan.tiles * T).vectorize(p, m.vec);
-    f.acc.update()
+    f.chunk.compute_at(root, co)
+        .bound_extent(p, plan.tiles * T)
         .split(p, po, pi, T)
-        .split(c, ko, ki, plan.tk)
-        .reorder(pi, ki, f.acc.rvars()[0], po, ko, chunk, n)
+        .reorder(pi, c, po, chunk, n)
         .vectorize(pi, m.vec)
         .unroll(pi)
-        .unroll(ki);
-    if (plan.direct) return;  // flat is inlined: the tiles read the input
-    // The copy row by row: x and the row come from the loops, no division.
-    f.flat.compute_at(root, yo)
-        .split(p, py, px, W, TailStrategy::GuardWithIf)
-        .reorder(px, py, c, chunk, n)
-        .vectorize(px, vector_width(W, m));
+        .unroll(c);
+    f.acc.compute_at(f.chunk, po).vectorize(p, m.vec).unroll(p).unroll(c);
+    const RVar k = f.acc.rvars()[0];
+    f.acc.update().reorder(p, c, k, chunk, n).vectorize(p, m.vec).unroll(p).unroll(c);
+    if (!plan.direct) {
+        // The copy row by row: x and the row come from the loops, no division.
+        f.flat.compute_at(root, yo)
+            .split(p, py, px, W, TailStrategy::GuardWithIf)
+            .reorder(px, py, c, chunk, n)
+            .vectorize(px, vector_width(W, m));
+        return std::nullopt;
+    }
+    // Direct: the tiles read the input planes, a chunk one run of each.
+    const std::string r = root.name() + ".s0.";
+    return gemm_prefetch{.reduction = f.acc.name() + ".s1." + k.name(),
+                         .tile = f.chunk.name() + ".s0.p.po",
+                         .block = r + "c.co",
+                         .chunk = r + "y.yo",
+                         .image = r + "n",
+                         .acc = f.acc.name(),
+                         .in_channels = d.in.c(),
+                         .tiles = plan.tiles,
+                         .blocks = d.out.c() / plan.tk,
+                         .chunks = d.out.h() / plan.rows,
+                         .lines = (plan.rows * W + line_floats - 1) / line_floats};
 }
 
 void schedule_pool(Func root, node_funcs f, const layer_desc& d, const machine& m, bool cm_storage) {
@@ -1008,6 +1047,120 @@ void constrain(OutputImageParam b, const std::vector<int>& extents) {
         stride *= extents[k];
     }
     if (static_cast<int>(extents.size()) < b.dimensions()) b.dim(extents.size()).set_min(0).set_stride(stride);
+}
+
+namespace {
+
+using Internal::Stmt;
+
+// An expression with the enclosing lets (outermost first) substituted in.
+Expr inline_lets(Expr e, const std::vector<std::pair<std::string, Expr>>& lets) {
+    for (auto it = lets.rbegin(); it != lets.rend(); ++it) e = Internal::substitute(it->first, it->second, e);
+    return e;
+}
+
+// The first vector load in a statement from a buffer other than `skip`:
+// its buffer, element type and base index (the lets around it inlined).
+struct first_vector_load : Internal::IRVisitor {
+    using IRVisitor::visit;
+    std::string skip;
+    std::vector<std::pair<std::string, Expr>> lets;
+    std::string buffer;
+    Type type;
+    Expr base;
+    void visit(const Internal::LetStmt* op) override {
+        op->value.accept(this);
+        lets.emplace_back(op->name, op->value);
+        op->body.accept(this);
+        lets.pop_back();
+    }
+    void visit(const Internal::Load* op) override {
+        const auto* r = op->index.as<Internal::Ramp>();
+        if (!base.defined() && r && op->name != skip)
+            buffer = op->name, type = op->type.element_of(), base = inline_lets(r->base, lets);
+        IRVisitor::visit(op);
+    }
+};
+
+// Adds gemm_prefetch's prefetches to the lowered statement: per step of the
+// reduction (one input plane of one register tile), lines of the next
+// chunk's input (after an image's last chunk, the next image's first),
+// counted plane by plane and spread evenly over the chunk's steps (blocks x
+// tiles x input channels), so that its reads come at the pace of the work
+// instead of all in the first block's pass. The last image's prefetches
+// point past the input: a prefetch never faults.
+class add_gemm_prefetches : public Internal::IRMutator {
+public:
+    explicit add_gemm_prefetches(std::vector<gemm_prefetch> plans) : plans_(std::move(plans)) {}
+
+private:
+    using IRMutator::visit;
+    std::vector<gemm_prefetch> plans_;
+    std::vector<std::pair<std::string, Expr>> lets_;
+    std::vector<std::string> loops_;
+
+    Stmt visit(const Internal::LetStmt* op) override {
+        lets_.emplace_back(op->name, op->value);
+        Stmt body = mutate(op->body);
+        lets_.pop_back();
+        return body.same_as(op->body) ? Stmt(op) : Internal::LetStmt::make(op->name, op->value, body);
+    }
+    Stmt visit(const Internal::For* op) override {
+        for (const gemm_prefetch& g : plans_)
+            if (op->name == g.reduction) return prefetching(op, g);
+        loops_.push_back(op->name);
+        Stmt s = IRMutator::visit(op);
+        loops_.pop_back();
+        return s;
+    }
+    // A loop's variable (a loop of extent 1 is gone from the statement: 0).
+    Expr loop(const std::string& name) const {
+        const bool there = std::find(loops_.begin(), loops_.end(), name) != loops_.end();
+        return there ? Internal::Variable::make(Int(32), name) : Expr(0);
+    }
+    Stmt prefetching(const Internal::For* op, const gemm_prefetch& g) {
+        first_vector_load in;  // the tile's first vector of input (its other loads are the weights')
+        in.skip = g.acc;
+        in.lets = lets_;
+        op->body.accept(&in);
+        if (!in.base.defined()) return IRMutator::visit(op);
+        const Expr k = Internal::Variable::make(Int(32), op->name);
+        const Expr following = loop(g.chunk) + 1;
+        // The input of the next chunk's first tile at plane k.
+        const Expr next = Internal::substitute(
+            {{g.tile, Expr(0)}, {g.chunk, following % g.chunks}, {g.image, loop(g.image) + following / g.chunks}},
+            in.base);
+        // Step s of `steps` fetches line s / (steps / lines) (each line once,
+        // evenly) or, with more lines than steps, q lines.
+        const long steps = long(g.blocks) * g.tiles * g.in_channels, lines = long(g.in_channels) * g.lines;
+        const Expr s = (loop(g.block) * g.tiles + loop(g.tile)) * g.in_channels + k;
+        std::vector<Expr> fetched;
+        if (lines <= steps) {
+            fetched.push_back(s / static_cast<int>(steps / lines));
+        } else {
+            const int q = static_cast<int>((lines + steps - 1) / steps);
+            for (int j = 0; j < q; ++j) fetched.push_back(s * q + j);
+        }
+        std::vector<Stmt> body;
+        for (const Expr& l : fetched) {
+            const Expr at = Internal::substitute(op->name, l / g.lines, next) + (l % g.lines) * line_floats;
+            body.push_back(Internal::Evaluate::make(Internal::Call::make(
+                in.type, Internal::Call::prefetch,
+                {Internal::Variable::make(Handle(), in.buffer), Internal::simplify(at), 1, line_floats},
+                Internal::Call::Intrinsic)));
+        }
+        body.push_back(mutate(op->body));
+        return Internal::For::make(op->name, op->min, op->extent, op->for_type, op->device_api,
+                                   Internal::Block::make(body));
+    }
+};
+
+}  // namespace
+
+Pipeline forward_pipeline::pipeline() const {
+    Pipeline p(output);
+    if (!prefetches.empty()) p.add_custom_lowering_pass(new add_gemm_prefetches(prefetches));
+    return p;
 }
 
 std::vector<Argument> forward_pipeline::arguments() const {
@@ -1304,7 +1457,9 @@ forward_pipeline lower_forward(std::span<const layer_desc> nodes, const lower_op
         const machine& m = inside_consumer ? per_image : at_root;
         switch (head.kind) {
         case op::conv2d:
-            if (funcs[idx].flat.defined()) schedule_pointwise_gemm(root, funcs[idx], head, m);
+            if (funcs[idx].flat.defined()) {
+                if (auto pf = schedule_pointwise_gemm(root, funcs[idx], head, m)) p.prefetches.push_back(*pf);
+            }
             else if (funcs[idx].cm.defined()) schedule_conv2d_channel_major(root, funcs[idx], head, m, cm_storage[g]);
             else schedule_conv2d(root, funcs[idx], head, m);
             break;

@@ -112,7 +112,7 @@ void compile_network(const std::string& name, const std::string& function, const
         // constnet::model passes the weights output-major (prepared when they change).
         auto p = constnet::codegen::lower_forward(
             net.nodes, {.target = t, .weights_output_major = true, .autoscheduler = autoscheduler});
-        return std::pair{Halide::Pipeline(p.output), p.arguments()};
+        return std::pair{p.pipeline(), p.arguments()};
     });
     if (training.loss.empty()) return;
     const auto loss = training.loss == "squared_error" ? constnet::codegen::loss_kind::squared_error
@@ -131,7 +131,7 @@ void compile_network(const std::string& name, const std::string& function, const
     // (constnet::model picks it for batches of a vector of images or more).
     compile_pipeline(base + "_batched", function + "_batched", targets, dump, [&](const Halide::Target& t) {
         auto p = constnet::codegen::lower_forward_batched(net.nodes, {.target = t});
-        return std::pair{Halide::Pipeline(p.output), p.arguments()};
+        return std::pair{p.pipeline(), p.arguments()};
     });
 }
 

@@ -15,6 +15,25 @@
 
 namespace constnet::codegen {
 
+// Software prefetches for a pointwise GEMM (schedule_pointwise_gemm) that
+// reads its input directly: a pass after Halide's lowering adds them to the
+// reduction loop (forward_pipeline::pipeline), fetching the next chunk's
+// input spread over the current chunk's work. Loop and buffer names are
+// the lowered statement's.
+struct gemm_prefetch {
+    std::string reduction;  // the loop over input channels (around a register tile)
+    std::string tile;       // the loop over a chunk's tiles
+    std::string block;      // the loop over blocks of output channels (each a pass over the chunk)
+    std::string chunk;      // the loop over an image's chunks of rows
+    std::string image;      // the loop over images
+    std::string acc;        // the register tile (its loads are not the input's)
+    int in_channels = 0;    // the reduction's extent
+    int tiles = 0;          // per chunk
+    int blocks = 0;         // of output channels
+    int chunks = 0;         // per image
+    int lines = 0;          // cache lines of one input plane's chunk
+};
+
 struct forward_pipeline {
     Halide::ImageParam input;
     std::vector<Halide::ImageParam> params;  // per layer in node order: weight, then bias
@@ -32,8 +51,12 @@ struct forward_pipeline {
     };
     std::vector<node_parts> parts;
 
+    std::vector<gemm_prefetch> prefetches;
+
     // input, params...: the generated function's arguments before its output.
     std::vector<Halide::Argument> arguments() const;
+    // The pipeline to compile: output, with the passes that add `prefetches`.
+    Halide::Pipeline pipeline() const;
 };
 
 // Halide's host target without the features this CPU lacks: Halide 14 calls
