@@ -927,8 +927,10 @@ std::size_t occurrences(const std::string& text, const std::string& what) {
 // chunk's input in its reduction loop (a pass after Halide's lowering; the
 // results with it are checked in the test above, which runs every pipeline
 // with its passes). The benchmark's 256 -> 64 @56: one prefetch per step
-// (7168 lines a chunk over 28672 steps), of the input; none without the
-// pass, none for a strided 1x1 (its chunks are copied).
+// (7168 lines a chunk over 28672 steps), of the input, also on the AVX2
+// and SSE4.1 targets (a multi-target library's variants, with their own
+// tiles); none without the pass, none for a strided 1x1 (its chunks are
+// copied).
 TEST_CASE("a direct pointwise GEMM prefetches the next chunk's input", "[codegen][conv2d][schedule]") {
     cg::lower_options om;
     om.weights_output_major = true;
@@ -940,6 +942,14 @@ TEST_CASE("a direct pointwise GEMM prefetches the next chunk's input", "[codegen
     CHECK(occurrences(with, "prefetch(") == 1);
     CHECK(occurrences(with, "prefetch(input,") == 1);
     CHECK(occurrences(lowered(pipe, Halide::Pipeline(pipe.output), om.target), "prefetch(") == 0);
+    for (const char* t : {"x86-64-linux-avx-avx2-f16c-fma-sse41", "x86-64-linux-sse41"}) {
+        INFO("target " << t);
+        cg::lower_options narrow = om;
+        narrow.target = Halide::Target(t);
+        const cg::forward_pipeline p = cg::lower_forward(net, narrow);
+        REQUIRE(p.prefetches.size() == 1);
+        CHECK(occurrences(lowered(p, p.pipeline(), narrow.target), "prefetch(input,") == 1);
+    }
     const auto strided = make_net(make_shape(256, 56, 56), {conv(512, 1, 1, 2, 2, {0, 0, 0, 0})});
     REQUIRE(strided[1].pointwise_gemm());
     CHECK(cg::lower_forward(strided, om).prefetches.empty());
