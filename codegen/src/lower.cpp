@@ -218,7 +218,13 @@ gemm_plan plan_pointwise(const layer_desc& d, const machine& m) {
     gemm_plan best;
     double best_rate = -1;
     for (int tk = 1; tk <= std::min(C, m.accumulators); ++tk) {
-        if (C % tk) continue;  // channel tiles divide C_out: no recomputed channels
+        // A last block of channels past C_out is shifted inwards (recomputes
+        // some channels, writes them twice): counted as its wasted share
+        // and 3% (the second copy-out). AVX2's 12 accumulators as 6
+        // channels x 2 vectors: conv1x1 256->64 @56 (Zen 3, one thread)
+        // 1.3 ms against 1.7-2.4 ms for 2 channels x 4 vectors.
+        const int blocks = (C + tk - 1) / tk;
+        const double channels_useful = double(C) / (blocks * tk) * (C % tk ? 0.97 : 1.0);
         for (int tp = 1; tp <= 4 && tp * tk <= m.accumulators; ++tp) {
             const int T = tp * m.vec;
             for (int rows = 1; rows <= H; ++rows) {
@@ -230,7 +236,12 @@ gemm_plan plan_pointwise(const layer_desc& d, const machine& m) {
                 const double useful = double(W) * H / (double(chunks) * tiles * T);
                 const bool direct = d.sh == 1 && d.sw == 1 && H % rows == 0 && rows * W == tiles * T;
                 // +1 cycle per reduction step: loop and address overhead
-                const double rate = tile_rate(tp * tk * useful, tp * tk, tp + tk, 1.0) * (direct ? 1.0 : 0.93);
+                // The tile's input vectors come from L2 (a chunk is larger
+                // than L1), one per two cycles: on Zen 3 (AVX2) tiles of 4
+                // vectors x 3 channels ran at 2.7 ms, of 2 x 6 at 1.3-1.8 ms.
+                const int loads = std::max(tp + tk, 4 * tp);
+                const double rate =
+                    tile_rate(tp * tk * useful * channels_useful, tp * tk, loads, 1.0) * (direct ? 1.0 : 0.93);
                 if (rate > best_rate + 1e-9) best_rate = rate, best = {tp, tk, rows, tiles, direct};
             }
         }
@@ -444,8 +455,14 @@ struct conv_tile {
 
 double shifted_tiles_useful(int extent, int t) { return double(extent) / (double((extent + t - 1) / t) * t); }
 
+// Useful FMAs per cycle of a register tile's reduction step: two FMA and
+// (for the model) two load pipes, the loop's overhead, and the FMA latency:
+// a step takes at least 6 cycles, 1.5x the 4-cycle latency, else the tile's
+// few accumulators wait on their own FMAs. (Zen 3, AVX2, one thread,
+// conv1x1 256->64 @56 N=1: tiles of 8 accumulators 1.7-2.4 ms, of 12
+// accumulators 1.3-1.5 ms, bench/constnet_bench --filter 1x1.)
 double tile_rate(double useful_fmas, int fmas, int loads, double overhead) {
-    return useful_fmas / (std::max(fmas, loads) / 2.0 + overhead);
+    return useful_fmas / (std::max({fmas, loads, 12}) / 2.0 + overhead);
 }
 
 namespace {
@@ -835,7 +852,7 @@ std::optional<gemm_prefetch> schedule_pointwise_gemm(Func root, node_funcs f, co
     const Var p("p"), chunk("chunk");
     Var yo("yo"), yi("yi"), co("co"), ci("ci"), po("po"), pi("pi"), py("py"), px("px");
     root.split(y, yo, yi, plan.rows, TailStrategy::GuardWithIf)
-        .split(c, co, ci, plan.tk)
+        .split(c, co, ci, plan.tk, TailStrategy::ShiftInwards)
         .reorder(x, yi, ci, co, yo, n)
         .vectorize(x, vector_width(W, m), TailStrategy::GuardWithIf);
     par(root, yo, m);
@@ -868,7 +885,7 @@ std::optional<gemm_prefetch> schedule_pointwise_gemm(Func root, node_funcs f, co
                          .acc = f.acc.name(),
                          .in_channels = d.in.c(),
                          .tiles = plan.tiles,
-                         .blocks = d.out.c() / plan.tk,
+                         .blocks = d.out.c() / plan.tk,  // a shifted last block is peeled off
                          .chunks = d.out.h() / plan.rows,
                          .lines = (plan.rows * W + line_floats - 1) / line_floats};
 }
@@ -1093,11 +1110,24 @@ struct first_vector_load : Internal::IRVisitor {
 // point past the input: a prefetch never faults.
 class add_gemm_prefetches : public Internal::IRMutator {
 public:
-    explicit add_gemm_prefetches(std::vector<gemm_prefetch> plans) : plans_(std::move(plans)) {}
+    explicit add_gemm_prefetches(std::vector<gemm_prefetch> plans)
+        : plans_(std::move(plans)), done_(plans_.size(), false) {}
+
+    // Each lowering (a pipeline may be compiled for several targets) starts afresh.
+    Stmt mutate(const Stmt& s) override {
+        if (depth_ == 0) done_.assign(plans_.size(), false);
+        ++depth_;
+        Stmt r = IRMutator::mutate(s);
+        --depth_;
+        return r;
+    }
+    using IRMutator::mutate;
 
 private:
     using IRMutator::visit;
     std::vector<gemm_prefetch> plans_;
+    std::vector<bool> done_;
+    int depth_ = 0;
     std::vector<std::pair<std::string, Expr>> lets_;
     std::vector<std::string> loops_;
 
@@ -1108,8 +1138,15 @@ private:
         return body.same_as(op->body) ? Stmt(op) : Internal::LetStmt::make(op->name, op->value, body);
     }
     Stmt visit(const Internal::For* op) override {
-        for (const gemm_prefetch& g : plans_)
-            if (op->name == g.reduction) return prefetching(op, g);
+        // Only the first copy of a tile's reduction: with a shifted last
+        // block of channels Halide peels that block into a second copy,
+        // which runs after the lines were fetched (gemm_prefetch::blocks
+        // counts the blocks of the first).
+        for (std::size_t i = 0; i < plans_.size(); ++i)
+            if (op->name == plans_[i].reduction && !done_[i]) {
+                done_[i] = true;
+                return prefetching(op, plans_[i]);
+            }
         loops_.push_back(op->name);
         Stmt s = IRMutator::visit(op);
         loops_.pop_back();
@@ -1132,24 +1169,30 @@ private:
         const Expr next = Internal::substitute(
             {{g.tile, Expr(0)}, {g.chunk, following % g.chunks}, {g.image, loop(g.image) + following / g.chunks}},
             in.base);
-        // Step s of `steps` fetches line s / (steps / lines) (each line once,
-        // evenly) or, with more lines than steps, q lines.
-        const long steps = long(g.blocks) * g.tiles * g.in_channels, lines = long(g.in_channels) * g.lines;
-        const Expr s = (loop(g.block) * g.tiles + loop(g.tile)) * g.in_channels + k;
-        std::vector<Expr> fetched;
-        if (lines <= steps) {
-            fetched.push_back(s / static_cast<int>(steps / lines));
-        } else {
-            const int q = static_cast<int>((lines + steps - 1) / steps);
-            for (int j = 0; j < q; ++j) fetched.push_back(s * q + j);
-        }
+        // Tile q of the chunk's blocks x tiles (in loop order) fetches, at
+        // step k, line q / R of plane k when k and q agree modulo R, a power
+        // of two: each line of each plane once, one prefetch per R steps,
+        // spread evenly over the chunk's work. The address is linear in k
+        // (as the tile's own loads: no per-step index arithmetic) and the
+        // condition a mask; with more lines than tiles, m lines per step.
+        // (A step's line computed from its position in the whole chunk,
+        // with divisions by the line count, cost ~20 integer instructions
+        // per step: AVX2 tiles of 8-12 FMAs ran at a third of the peak.)
+        const int pairs = g.blocks * g.tiles;
+        int period = 1;
+        while (2 * period * g.lines <= pairs) period *= 2;
+        const int m = (g.lines + pairs - 1) / pairs;  // lines per fetching step (1 unless tiles are few)
+        const Expr q = loop(g.block) * g.tiles + loop(g.tile);
+        const Expr fetching = period == 1 ? Internal::const_true() : (k % period) == (q % period);
         std::vector<Stmt> body;
-        for (const Expr& l : fetched) {
-            const Expr at = Internal::substitute(op->name, l / g.lines, next) + (l % g.lines) * line_floats;
-            body.push_back(Internal::Evaluate::make(Internal::Call::make(
+        for (int i = 0; i < m; ++i) {
+            const Expr line = (q / period) * m + i;
+            const Expr at = next + line * line_floats;
+            Stmt fetch = Internal::Evaluate::make(Internal::Call::make(
                 in.type, Internal::Call::prefetch,
                 {Internal::Variable::make(Handle(), in.buffer), Internal::simplify(at), 1, line_floats},
-                Internal::Call::Intrinsic)));
+                Internal::Call::Intrinsic));
+            body.push_back(Internal::IfThenElse::make(Internal::simplify(fetching && line < g.lines), fetch));
         }
         body.push_back(mutate(op->body));
         return Internal::For::make(op->name, op->min, op->extent, op->for_type, op->device_api,

@@ -888,11 +888,16 @@ TEST_CASE("1x1 convs as matrix products match the direct convolution", "[codegen
     // directly, the second conv an intermediate result (batches of 3).
     const auto chain = make_net(make_shape(16, 16, 16), {conv(32, 1, 1), plain(op::relu), conv(8, 1, 1)});
     check_network(chain, 3, 1389, om);
-    // The AVX2 and SSE4.1 schedules (8 and 4 lanes, 12 accumulators).
+    // The AVX2 and SSE4.1 schedules (8 and 4 lanes, 12 accumulators), also
+    // with output channels the tile does not divide (AVX2: 6 channels x 2
+    // vectors, 64 = 10 x 6 + 4; the last block shifted inwards, its reduction
+    // a second copy of the loop, without the prefetches).
     for_narrower_targets(om, [](const cg::lower_options& narrow) {
         const auto net = make_net(make_shape(20, 11, 13), {conv(12, 1, 1, 1, 1, {0, 0, 0, 0}, true), plain(op::relu)});
         REQUIRE(net[1].pointwise_gemm());
         check_network(net, 2, 1398, narrow);
+        const auto tail = make_net(make_shape(40, 16, 16), {conv(64, 1, 1), plain(op::relu)});
+        check_network(tail, 2, 1397, narrow);
     });
     // and the rule: 1x1, no padding, at least 64 output pixels
     const auto lay = [](int c, int h, int w, layer_desc d) { return make_net(make_shape(c, h, w), {d})[1]; };
@@ -920,11 +925,12 @@ std::size_t occurrences(const std::string& text, const std::string& what) {
 // A 1x1 conv whose tiles read the input planes directly fetches the next
 // chunk's input in its reduction loop (a pass after Halide's lowering; the
 // results with it are checked in the test above, which runs every pipeline
-// with its passes). The benchmark's 256 -> 64 @56: one prefetch per step
-// (7168 lines a chunk over 28672 steps), of the input, also on the AVX2
-// and SSE4.1 targets (a multi-target library's variants, with their own
-// tiles); none without the pass, none for a strided 1x1 (its chunks are
-// copied).
+// with its passes). The benchmark's 256 -> 64 @56: one prefetch statement
+// in the reduction, of the input, also on the AVX2 and SSE4.1 targets (a
+// multi-target library's variants, with their own tiles; AVX2's last block
+// of channels, shifted inwards, is a second copy of the reduction, which
+// fetches nothing); none without the pass, none for a strided 1x1 (its
+// chunks are copied).
 TEST_CASE("a direct pointwise GEMM prefetches the next chunk's input", "[codegen][conv2d][schedule]") {
     cg::lower_options om;
     om.weights_output_major = true;
