@@ -1110,11 +1110,11 @@ struct first_vector_load : Internal::IRVisitor {
     }
 };
 
-// Adds gemm_prefetch's prefetches to the lowered statement: per step of the
+// Adds gemm_prefetch's prefetches to the lowered statement: in steps of the
 // reduction (one input plane of one register tile), lines of the next
 // chunk's input (after an image's last chunk, the next image's first),
-// counted plane by plane and spread evenly over the chunk's steps (blocks x
-// tiles x input channels), so that its reads come at the pace of the work
+// spread evenly over the chunk's steps (blocks x tiles x input channels;
+// see prefetching), so that its reads come at the pace of the work
 // instead of all in the first block's pass. The last image's prefetches
 // point past the input: a prefetch never faults.
 class add_gemm_prefetches : public Internal::IRMutator {
