@@ -1119,24 +1119,11 @@ struct first_vector_load : Internal::IRVisitor {
 // point past the input: a prefetch never faults.
 class add_gemm_prefetches : public Internal::IRMutator {
 public:
-    explicit add_gemm_prefetches(std::vector<gemm_prefetch> plans)
-        : plans_(std::move(plans)), done_(plans_.size(), false) {}
-
-    // Each lowering (a pipeline may be compiled for several targets) starts afresh.
-    Stmt mutate(const Stmt& s) override {
-        if (depth_ == 0) done_.assign(plans_.size(), false);
-        ++depth_;
-        Stmt r = IRMutator::mutate(s);
-        --depth_;
-        return r;
-    }
-    using IRMutator::mutate;
+    explicit add_gemm_prefetches(std::vector<gemm_prefetch> plans) : plans_(std::move(plans)) {}
 
 private:
     using IRMutator::visit;
     std::vector<gemm_prefetch> plans_;
-    std::vector<bool> done_;
-    int depth_ = 0;
     std::vector<std::pair<std::string, Expr>> lets_;
     std::vector<std::string> loops_;
 
@@ -1147,24 +1134,23 @@ private:
         return body.same_as(op->body) ? Stmt(op) : Internal::LetStmt::make(op->name, op->value, body);
     }
     Stmt visit(const Internal::For* op) override {
-        // Only the first copy of a tile's reduction: with a shifted last
-        // block of channels Halide peels that block into a second copy,
-        // which runs after the lines were fetched (gemm_prefetch::blocks
-        // counts the blocks of the first).
-        for (std::size_t i = 0; i < plans_.size(); ++i)
-            if (op->name == plans_[i].reduction && !done_[i]) {
-                done_[i] = true;
-                return prefetching(op, plans_[i]);
-            }
+        // Not in a copy of the reduction outside the loop over several
+        // blocks: that is the shifted last block of channels, which Halide
+        // peels off and which runs after the lines were fetched
+        // (gemm_prefetch::blocks counts the loop's blocks).
+        for (const gemm_prefetch& g : plans_)
+            if (op->name == g.reduction && (g.blocks == 1 || in_loop(g.block))) return prefetching(op, g);
         loops_.push_back(op->name);
         Stmt s = IRMutator::visit(op);
         loops_.pop_back();
         return s;
     }
+    bool in_loop(const std::string& name) const {
+        return std::find(loops_.begin(), loops_.end(), name) != loops_.end();
+    }
     // A loop's variable (a loop of extent 1 is gone from the statement: 0).
     Expr loop(const std::string& name) const {
-        const bool there = std::find(loops_.begin(), loops_.end(), name) != loops_.end();
-        return there ? Internal::Variable::make(Int(32), name) : Expr(0);
+        return in_loop(name) ? Internal::Variable::make(Int(32), name) : Expr(0);
     }
     Stmt prefetching(const Internal::For* op, const gemm_prefetch& g) {
         first_vector_load in;  // the tile's first vector of input (its other loads are the weights')

@@ -891,7 +891,7 @@ TEST_CASE("1x1 convs as matrix products match the direct convolution", "[codegen
     // The AVX2 and SSE4.1 schedules (8 and 4 lanes, 12 accumulators), also
     // with output channels the tile does not divide (AVX2: 6 channels x 2
     // vectors, 64 = 10 x 6 + 4; the last block shifted inwards, its reduction
-    // a second copy of the loop, without the prefetches).
+    // a second copy of the loop outside the blocks, without the prefetches).
     for_narrower_targets(om, [](const cg::lower_options& narrow) {
         const auto net = make_net(make_shape(20, 11, 13), {conv(12, 1, 1, 1, 1, {0, 0, 0, 0}, true), plain(op::relu)});
         REQUIRE(net[1].pointwise_gemm());
