@@ -39,13 +39,15 @@ void output_major(const buffer& w, buffer& wt) {
 
 void winograd_rows(const buffer& w, buffer& u, bool blocked) {
     const int kh = w.dim(1).extent(), in = w.dim(2).extent(), out = w.dim(3).extent();
+    const int row = u.dim(0).extent();  // out, or out + layer_desc::winograd_row_pad unread floats
     const float* src = w.data();
     float* dst = u.data();
+    if (!blocked) std::fill(dst, dst + u.number_of_elements(), 0.0f);  // the pads too
     // Where U's point e of input channel i, kernel row r, output channel o
-    // goes: [in, kh, 4, out], or in blocks [in / 16, out / 64, 4, 16, kh, 64]
+    // goes: [in, kh, 4, row], or in blocks [in / 16, out / 64, 4, 16, kh, 64]
     // (layer_desc::winograd_blocked_weight).
     const auto at = [&](int i, int r, int e, int o) -> long {
-        if (!blocked) return ((static_cast<long>(i) * kh + r) * 4 + e) * out + o;
+        if (!blocked) return ((static_cast<long>(i) * kh + r) * 4 + e) * row + o;
         constexpr int bi = layer_desc::winograd_in_block, bo = layer_desc::winograd_out_block;
         const long block = ((static_cast<long>(i / bi) * (out / bo) + o / bo) * 4 + e) * bi + i % bi;
         return (block * kh + r) * bo + o % bo;

@@ -225,20 +225,23 @@ std::vector<float> output_major(const std::vector<float>& w, int out) {
 // in blocks where layer_desc::winograd_blocked_weight() says so.
 std::vector<float> winograd_rows(const std::vector<float>& w, const layer_desc& d) {
     const int out = d.units, in = d.in.c(), kh = d.kh;
+    const int row = out + layer_desc::winograd_row_pad;  // unblocked: each row of outputs then unread floats
     const double G[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
-    std::vector<float> u(static_cast<std::size_t>(in) * kh * 4 * out);
+    // NaN in the pads: a read of them would show in the results
+    std::vector<float> u(static_cast<std::size_t>(in) * kh * 4 * (d.winograd_blocked_weight() ? out : row),
+                         std::numeric_limits<float>::quiet_NaN());
     for (int o = 0; o < out; ++o)
         for (int i = 0; i < in; ++i)
             for (int r = 0; r < kh; ++r)
                 for (int e = 0; e < 4; ++e) {
                     double v = 0;
                     for (int j = 0; j < 3; ++j) v += G[e][j] * w[((std::size_t(o) * in + i) * kh + r) * 3 + j];
-                    // [in, kh, 4, out], or [in / 16, out / 64, 4, 16, kh, 64]
+                    // [in, kh, 4, out + pad], or [in / 16, out / 64, 4, 16, kh, 64]
                     const std::size_t at =
                         d.winograd_blocked_weight()
                             ? (((((std::size_t(i) / 16 * (out / 64) + o / 64) * 4 + e) * 16 + i % 16) * kh + r) * 64 +
                                o % 64)
-                            : ((std::size_t(i) * kh + r) * 4 + e) * out + o;
+                            : ((std::size_t(i) * kh + r) * 4 + e) * row + o;
                     u[at] = static_cast<float>(v);
                 }
     return u;
@@ -261,7 +264,8 @@ ref::tensor run_halide(const std::vector<layer_desc>& nodes, const ref::tensor& 
         auto extents = weight_extents(nodes[k]);
         if (opt.weights_output_major && nodes[k].output_major_weight())
             std::rotate(extents.rbegin(), extents.rbegin() + 1, extents.rend());  // the output dimension innermost
-        if (opt.weights_output_major && nodes[k].winograd_rows_weight()) extents[1] = 4;  // (out, 4, kh, in)
+        if (opt.weights_output_major && nodes[k].winograd_rows_weight())  // (out + pad, 4, kh, in)
+            extents[0] += layer_desc::winograd_row_pad, extents[1] = 4;
         if (opt.weights_output_major && nodes[k].winograd_blocked_weight())  // (64, 16 kh, 4 out / 64, in / 16)
             extents = {64, 16 * nodes[k].kh, 4 * nodes[k].units / 64, nodes[k].in.c() / 16};
         pipe.params[next++].set(Halide::Buffer<float>(p.weight[k].data(), extents));
@@ -774,6 +778,9 @@ TEST_CASE("3-tap convs as Winograd rows match the direct convolution", "[codegen
     CHECK_FALSE(lay(512, 7, 7, conv(480, 3, 3, 1, 1, {1, 1, 1, 1})).winograd_blocked_weight());  // 480 outputs
     CHECK(lay(512, 7, 7, conv(512, 3, 3, 1, 1, {1, 1, 1, 1})).forward_weight_extents(true) ==
           std::array{64, 48, 32, 32});
+    // unblocked: each row of output channels followed by 16 unread floats
+    CHECK(lay(256, 14, 14, conv(256, 3, 3, 1, 1, {1, 1, 1, 1})).forward_weight_extents(true) ==
+          std::array{272, 4, 3, 256});
 }
 
 // Convs of 3 to 5 taps, stride 1 along the rows (LeNet's conv2: 6 -> 16,

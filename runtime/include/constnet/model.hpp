@@ -148,7 +148,7 @@ struct kernel_weights {
 // PyTorch's [out, rest...] -> [rest..., out]: a transpose of the matrix
 // [out][rest]; in Halide order, (rest..., out) -> (out, rest...).
 void output_major(const buffer& w, buffer& om);
-// PyTorch's conv weight [out, in, kh, 3] -> [in, kh, 4, out], each row of
+// PyTorch's conv weight [out, in, kh, 3] -> [in, kh, 4, out + 16 unread], each row of
 // taps g0, g1, g2 transformed for Winograd F(2, 3) to g0, (g0 + g1 + g2) / 2,
 // (g0 - g1 + g2) / 2, g2 (layer_desc::winograd_rows_weight); blocked:
 // [in / 16, out / 64, 4, 16, kh, 64] (layer_desc::winograd_blocked_weight).

@@ -83,7 +83,7 @@ struct lower_options {
     // weight as [C_in, kh, kw, C_out] (Halide (C_out, kw, kh, C_in)), i.e.
     // PyTorch's layout with the output dimension moved innermost, so output
     // features/channels fill vectors; a conv weight for which
-    // layer_desc::winograd_rows_weight() holds arrives as [C_in, kh, 4, C_out]
+    // layer_desc::winograd_rows_weight() holds arrives as [C_in, kh, 4, C_out + 16]
     // (Winograd F(2, 3)'s transformed taps; layer_desc::forward_weight_extents),
     // in blocks where layer_desc::winograd_blocked_weight() holds.
     // The caller rearranges them once when the weights change, not the
