@@ -28,18 +28,20 @@ void output_major(const buffer& w, buffer& wt) {
     const int rank = w.dimensions(), out = w.dim(rank - 1).extent();
     int in = 1;
     for (int d = 0; d + 1 < rank; ++d) in *= w.dim(d).extent();
+    const int row = wt.dim(0).extent();  // out, or out + unread floats (layer_desc::forward_weight_extents)
     const float* src = w.data();
     float* dst = wt.data();
+    if (row != out) std::fill(dst, dst + wt.number_of_elements(), 0.0f);  // the pads too
     constexpr int block = 16;  // cache-sized blocks of rows and columns
     for (int o0 = 0; o0 < out; o0 += block)
         for (int i0 = 0; i0 < in; i0 += block)
             for (int o = o0; o < std::min(o0 + block, out); ++o)
-                for (int i = i0; i < std::min(i0 + block, in); ++i) dst[static_cast<long>(i) * out + o] = src[static_cast<long>(o) * in + i];
+                for (int i = i0; i < std::min(i0 + block, in); ++i) dst[static_cast<long>(i) * row + o] = src[static_cast<long>(o) * in + i];
 }
 
 void winograd_rows(const buffer& w, buffer& u, bool blocked) {
     const int kh = w.dim(1).extent(), in = w.dim(2).extent(), out = w.dim(3).extent();
-    const int row = u.dim(0).extent();  // out, or out + layer_desc::winograd_row_pad unread floats
+    const int row = u.dim(0).extent();  // out + layer_desc::weight_row_pad() unread floats
     const float* src = w.data();
     float* dst = u.data();
     if (!blocked) std::fill(dst, dst + u.number_of_elements(), 0.0f);  // the pads too

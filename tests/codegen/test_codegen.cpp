@@ -210,11 +210,11 @@ std::vector<int> weight_extents(const layer_desc& d) {
 
 // PyTorch's [out, rest...] -> [rest..., out], as constnet::model prepares
 // the weights layer_desc::output_major_weight() names (an independent loop).
-std::vector<float> output_major(const std::vector<float>& w, int out) {
-    const std::size_t rest = w.size() / out;
-    std::vector<float> om(w.size());
+std::vector<float> output_major(const std::vector<float>& w, int out, int pad = 0) {
+    const std::size_t rest = w.size() / out, row = out + pad;
+    std::vector<float> om(rest * row, std::numeric_limits<float>::quiet_NaN());  // NaN pads: a read would show
     for (int o = 0; o < out; ++o)
-        for (std::size_t r = 0; r < rest; ++r) om[r * out + o] = w[o * rest + r];
+        for (std::size_t r = 0; r < rest; ++r) om[r * row + o] = w[o * rest + r];
     return om;
 }
 
@@ -225,7 +225,7 @@ std::vector<float> output_major(const std::vector<float>& w, int out) {
 // in blocks where layer_desc::winograd_blocked_weight() says so.
 std::vector<float> winograd_rows(const std::vector<float>& w, const layer_desc& d) {
     const int out = d.units, in = d.in.c(), kh = d.kh;
-    const int row = out + layer_desc::winograd_row_pad;  // unblocked: each row of outputs then unread floats
+    const int row = out + d.weight_row_pad();  // unblocked: each row of outputs then unread floats
     const double G[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
     // NaN in the pads: a read of them would show in the results
     std::vector<float> u(static_cast<std::size_t>(in) * kh * 4 * (d.winograd_blocked_weight() ? out : row),
@@ -253,7 +253,7 @@ ref::tensor run_halide(const std::vector<layer_desc>& nodes, const ref::tensor& 
     for (std::size_t k = 0; k < nodes.size(); ++k) {
         if (!opt.weights_output_major) continue;
         if (nodes[k].winograd_rows_weight()) p.weight[k] = winograd_rows(p.weight[k], nodes[k]);
-        else if (nodes[k].output_major_weight()) p.weight[k] = output_major(p.weight[k], nodes[k].units);
+        else if (nodes[k].output_major_weight()) p.weight[k] = output_major(p.weight[k], nodes[k].units, nodes[k].weight_row_pad());
     }
     std::vector<float> input = x.v;
     pipe.input.set(Halide::Buffer<float>(input.data(), batch_extents(nodes[0].out, x.n)));
@@ -264,8 +264,9 @@ ref::tensor run_halide(const std::vector<layer_desc>& nodes, const ref::tensor& 
         auto extents = weight_extents(nodes[k]);
         if (opt.weights_output_major && nodes[k].output_major_weight())
             std::rotate(extents.rbegin(), extents.rbegin() + 1, extents.rend());  // the output dimension innermost
+        if (opt.weights_output_major && nodes[k].output_major_weight()) extents[0] += nodes[k].weight_row_pad();
         if (opt.weights_output_major && nodes[k].winograd_rows_weight())  // (out + pad, 4, kh, in)
-            extents[0] += layer_desc::winograd_row_pad, extents[1] = 4;
+            extents[1] = 4;
         if (opt.weights_output_major && nodes[k].winograd_blocked_weight())  // (64, 16 kh, 4 out / 64, in / 16)
             extents = {64, 16 * nodes[k].kh, 4 * nodes[k].units / 64, nodes[k].in.c() / 16};
         pipe.params[next++].set(Halide::Buffer<float>(p.weight[k].data(), extents));
@@ -781,6 +782,11 @@ TEST_CASE("3-tap convs as Winograd rows match the direct convolution", "[codegen
     // unblocked: each row of output channels followed by 16 unread floats
     CHECK(lay(256, 14, 14, conv(256, 3, 3, 1, 1, {1, 1, 1, 1})).forward_weight_extents(true) ==
           std::array{272, 4, 3, 256});
+    // direct output-major convs: rows 512 bytes apart get the pad, 96 channels (384 bytes) not
+    CHECK(lay(64, 56, 56, conv(128, 3, 3, 2, 2, {1, 1, 1, 1})).forward_weight_extents(true) ==
+          std::array{144, 3, 3, 64});
+    CHECK(lay(64, 56, 56, conv(96, 3, 3, 2, 2, {1, 1, 1, 1})).forward_weight_extents(true) ==
+          std::array{96, 3, 3, 64});
 }
 
 // Convs of 3 to 5 taps, stride 1 along the rows (LeNet's conv2: 6 -> 16,

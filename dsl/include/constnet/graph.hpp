@@ -132,19 +132,10 @@ struct layer_desc {
     // F(2, 3) along its rows and reads its weight transformed so: an
     // output-major 3-wide conv of stride 1 along the rows whose input
     // channels come in blocks of 16 (at least two). The weight then arrives
-    // as [C_in, kh, 4, C_out + 16]: for each input channel, kernel row and
-    // output channel, the taps g0, g1, g2 of the row become g0,
-    // (g0 + g1 + g2) / 2, (g0 - g1 + g2) / 2, g2 (Lavin & Gray's G matrix).
-    // Each row of output channels is followed by winograd_row_pad unread
-    // floats (a cache line: the rows stay aligned for 64-byte vectors), so a
-    // tile's successive reduction steps (a kernel row of an input channel
-    // each) fall 4 lines further along L1's sets, not on the same few: with
-    // 256 output channels they were 4 KiB apart, the 48 steps of a block of
-    // 16 input channels conflicted in L1's 8 ways, and the tiles read their
-    // weights from L2. AVX2 (Zen 3), one thread, vs oneDNN's blocked layout
-    // (bench/constnet_bench): conv3x3 256->256 @14 0.69x -> 1.03x (N=1),
-    // 0.68x -> 1.04x (N=32); 128 @28 0.73x -> 1.10x (N=32); 64 @56 0.85x ->
-    // 0.91x (N=32). The runtime (constnet::model) transforms it when the
+    // as [C_in, kh, 4, C_out + 16] (weight_row_pad): for each input
+    // channel, kernel row and output channel, the taps g0, g1, g2 of the row
+    // become g0, (g0 + g1 + g2) / 2, (g0 - g1 + g2) / 2, g2 (Lavin & Gray's
+    // G matrix). The runtime (constnet::model) transforms it when the
     // weights change; see codegen/src/lower.cpp.
     constexpr bool winograd_rows_weight() const {
         return output_major_weight() && kw == 3 && sw == 1 && in.c() >= 32 && in.c() % 16 == 0;
@@ -161,9 +152,26 @@ struct layer_desc {
     // C_in / 16): one sequential run per block. The runtime
     // (constnet::model) arranges it when the weights change; see
     // codegen/src/lower.cpp.
-    static constexpr int winograd_in_block = 16, winograd_out_block = 64, winograd_row_pad = 16;
+    static constexpr int winograd_in_block = 16, winograd_out_block = 64;
     constexpr bool winograd_blocked_weight() const {
         return winograd_rows_weight() && units % winograd_out_block == 0 && long((out.w() + 1) / 2) * out.h() < 64;
+    }
+    // The unread floats after each row of output channels in the weight the
+    // generated forward pass reads output-major (forward_weight_extents): a
+    // cache line (the rows stay aligned for 64-byte vectors) where the rows
+    // would otherwise lie a multiple of 256 bytes apart, so that a register
+    // tile's successive reduction steps (an input channel's kernel row, or
+    // tap, each) fall on successive sets of L1, not on the same few. With
+    // 256 output channels, Winograd's rows (4 points each) were 4 KiB apart:
+    // the 48 steps of a block of 16 input channels conflicted in L1's 8
+    // ways, and the tiles read their weights from L2. AVX2 (Zen 3), one
+    // thread, vs oneDNN's blocked layout (bench/constnet_bench): conv3x3
+    // 256->256 @14 0.69x -> 1.03x (N=1), 0.68x -> 1.04x (N=32); 128 @28
+    // 0.73x -> 1.10x (N=32); 64 @56 0.85x -> 0.91x (N=32); the direct conv3x3
+    // s2 64->128 @56 (128 channels, 512 bytes) 0.77x -> 0.81x.
+    constexpr int weight_row_pad() const {
+        if (kind != op::conv2d || !output_major_weight() || winograd_blocked_weight()) return 0;
+        return winograd_rows_weight() || units % 64 == 0 ? 16 : 0;
     }
     // The extents of the weight the generated forward pass reads, innermost
     // first (Halide's order; PyTorch's shape reversed), given whether it
@@ -176,8 +184,8 @@ struct layer_desc {
         if (winograd_blocked_weight())
             return {winograd_out_block, winograd_in_block * s[2], 4 * (s[0] / winograd_out_block),
                     s[1] / winograd_in_block};
-        if (winograd_rows_weight()) return {s[0] + winograd_row_pad, 4, s[2], s[1]};
-        return {s[0], s[3], s[2], s[1]};
+        if (winograd_rows_weight()) return {s[0] + weight_row_pad(), 4, s[2], s[1]};
+        return {s[0] + weight_row_pad(), s[3], s[2], s[1]};
     }
     // Floating-point operations per sample: 2 per multiply-add for conv2d and
     // dense (the usual 2*K*C*R*S*P*Q), one per window element for pooling and

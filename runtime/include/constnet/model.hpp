@@ -146,7 +146,8 @@ struct kernel_weights {
     std::atomic<std::uint64_t> version{0};  // the parameter version the copies hold
 };
 // PyTorch's [out, rest...] -> [rest..., out]: a transpose of the matrix
-// [out][rest]; in Halide order, (rest..., out) -> (out, rest...).
+// [out][rest]; in Halide order, (rest..., out) -> (out, rest...), om's rows
+// of `out` followed by om.dim(0).extent() - out zeros (layer_desc::weight_row_pad).
 void output_major(const buffer& w, buffer& om);
 // PyTorch's conv weight [out, in, kh, 3] -> [in, kh, 4, out + 16 unread], each row of
 // taps g0, g1, g2 transformed for Winograd F(2, 3) to g0, (g0 + g1 + g2) / 2,

@@ -82,7 +82,8 @@ struct lower_options {
     // output-major: a dense weight as [in, out] (Halide (out, in)), a conv
     // weight as [C_in, kh, kw, C_out] (Halide (C_out, kw, kh, C_in)), i.e.
     // PyTorch's layout with the output dimension moved innermost, so output
-    // features/channels fill vectors; a conv weight for which
+    // features/channels fill vectors (conv rows followed by
+    // layer_desc::weight_row_pad() unread floats); a conv weight for which
     // layer_desc::winograd_rows_weight() holds arrives as [C_in, kh, 4, C_out + 16]
     // (Winograd F(2, 3)'s transformed taps; layer_desc::forward_weight_extents),
     // in blocks where layer_desc::winograd_blocked_weight() holds.
