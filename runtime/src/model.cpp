@@ -28,10 +28,9 @@ void output_major(const buffer& w, buffer& wt) {
     const int rank = w.dimensions(), out = w.dim(rank - 1).extent();
     int in = 1;
     for (int d = 0; d + 1 < rank; ++d) in *= w.dim(d).extent();
-    const int row = wt.dim(0).extent();  // out, or out + unread floats (layer_desc::forward_weight_extents)
+    const int row = wt.dim(0).extent();  // out + layer_desc::weight_row_pad() unread floats
     const float* src = w.data();
     float* dst = wt.data();
-    if (row != out) std::fill(dst, dst + wt.number_of_elements(), 0.0f);  // the pads too
     constexpr int block = 16;  // cache-sized blocks of rows and columns
     for (int o0 = 0; o0 < out; o0 += block)
         for (int i0 = 0; i0 < in; i0 += block)
@@ -44,7 +43,6 @@ void winograd_rows(const buffer& w, buffer& u, bool blocked) {
     const int row = u.dim(0).extent();  // out + layer_desc::weight_row_pad() unread floats
     const float* src = w.data();
     float* dst = u.data();
-    if (!blocked) std::fill(dst, dst + u.number_of_elements(), 0.0f);  // the pads too
     // Where U's point e of input channel i, kernel row r, output channel o
     // goes: [in, kh, 4, row], or in blocks [in / 16, out / 64, 4, 16, kh, 64]
     // (layer_desc::winograd_blocked_weight).

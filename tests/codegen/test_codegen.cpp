@@ -225,11 +225,10 @@ std::vector<float> output_major(const std::vector<float>& w, int out, int pad = 
 // in blocks where layer_desc::winograd_blocked_weight() says so.
 std::vector<float> winograd_rows(const std::vector<float>& w, const layer_desc& d) {
     const int out = d.units, in = d.in.c(), kh = d.kh;
-    const int row = out + d.weight_row_pad();  // unblocked: each row of outputs then unread floats
+    const int row = out + d.weight_row_pad();  // each row of outputs then unread floats (none when blocked)
     const double G[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
     // NaN in the pads: a read of them would show in the results
-    std::vector<float> u(static_cast<std::size_t>(in) * kh * 4 * (d.winograd_blocked_weight() ? out : row),
-                         std::numeric_limits<float>::quiet_NaN());
+    std::vector<float> u(static_cast<std::size_t>(in) * kh * 4 * row, std::numeric_limits<float>::quiet_NaN());
     for (int o = 0; o < out; ++o)
         for (int i = 0; i < in; ++i)
             for (int r = 0; r < kh; ++r)

@@ -147,7 +147,8 @@ struct kernel_weights {
 };
 // PyTorch's [out, rest...] -> [rest..., out]: a transpose of the matrix
 // [out][rest]; in Halide order, (rest..., out) -> (out, rest...), om's rows
-// of `out` followed by om.dim(0).extent() - out zeros (layer_desc::weight_row_pad).
+// of `out` followed by om.dim(0).extent() - out unread floats, left as they
+// are (layer_desc::weight_row_pad; zero since the model allocated them).
 void output_major(const buffer& w, buffer& om);
 // PyTorch's conv weight [out, in, kh, 3] -> [in, kh, 4, out + 16 unread], each row of
 // taps g0, g1, g2 transformed for Winograd F(2, 3) to g0, (g0 + g1 + g2) / 2,
@@ -206,6 +207,7 @@ public:
             if (output_major_[k]) {
                 const auto fe = d.forward_weight_extents(true);
                 kernel_[k] = buffer(std::vector<int>(fe.begin(), fe.begin() + p.rank));
+                kernel_[k].fill(0.0f);  // the rows' unread pads (layer_desc::weight_row_pad) stay so
             }
         }
     }
