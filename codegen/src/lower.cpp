@@ -847,7 +847,13 @@ void schedule_conv2d_channel_major(Func root, node_funcs f, const layer_desc& d,
 // unchanged: its split prefetch steps 64 elements, not 64 bytes, so one
 // line in four); prefetching only the next tile (unchanged: a block's reads
 // still come at once); prefetching the output lines each block writes
-// (Halide emits prefetchnta: 32 ms in some runs, 45-62 ms in others); chunks
+// (Halide emits prefetchnta: 32 ms in some runs, 45-62 ms in others; on Zen
+// 3 as shares of the next block's lines before each tile, 64->256 N=32
+// 48-53 -> 43-47 ms in two sets of alternating rounds, unchanged in two
+// later ones, where N=1 went 1.22 -> 1.38-1.43 ms; with prefetcht0 through
+// llvm.prefetch alike); unrolling the reduction by the input prefetches'
+// period to drop their per-step test (Zen 3, 256->64 @56: 1.15 -> 1.24 ms
+// at N=1, 40-41 -> 43-44 ms at N=32, alternating runs); chunks
 // of 4 rows (tiles of 2 vectors x 8 channels) with the prefetches (as
 // variable); tiles of two whole rows (7 vectors x 2 channels) each copied
 // out as soon as it is done, so that the output is written a little at a

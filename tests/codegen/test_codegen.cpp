@@ -21,6 +21,7 @@
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdint>
@@ -942,7 +943,7 @@ std::size_t occurrences(const std::string& text, const std::string& what) {
 // multi-target library's variants, with their own tiles; AVX2's last block
 // of channels, shifted inwards, is a second copy of the reduction, which
 // fetches nothing); none without the pass, none for a strided 1x1 (its
-// chunks are copied).
+// chunks are copied); in a chain of two, each its own input's.
 TEST_CASE("a direct pointwise GEMM prefetches the next chunk's input", "[codegen][conv2d][schedule]") {
     cg::lower_options om;
     om.weights_output_major = true;
@@ -962,6 +963,23 @@ TEST_CASE("a direct pointwise GEMM prefetches the next chunk's input", "[codegen
         REQUIRE(p.prefetches.size() == 1);
         CHECK(occurrences(lowered(p, p.pipeline(), narrow.target), "prefetch(input,") == 1);
     }
+    // A bottleneck's expansion and reduction, each reading its input
+    // directly: the second fetches lines of the first's result (a buffer
+    // inside the pipeline, per image), the results checked against the
+    // naive loops (seed 1399; twice the tolerance: the second sum's 256
+    // terms each carry the first's rounding, 1.3x the tolerance in the
+    // worst element).
+    const auto chain = make_net(make_shape(64, 56, 56), {conv(256, 1, 1), plain(op::relu), conv(64, 1, 1)});
+    const cg::forward_pipeline inner = cg::lower_forward(chain, om);
+    // (The reduction reads its input directly on AVX2 and AVX-512, as the
+    // benchmark's 256 -> 64 above; the expansion's plan depends on the target.)
+    const auto reduction = std::find_if(inner.prefetches.begin(), inner.prefetches.end(),
+                                        [](const cg::gemm_prefetch& g) { return g.in_channels == 256; });
+    REQUIRE(reduction != inner.prefetches.end());
+    const std::string both = lowered(inner, inner.pipeline(), om.target);
+    CHECK(occurrences(both, "prefetch(") == inner.prefetches.size());
+    CHECK(occurrences(both, "prefetch(input,") == inner.prefetches.size() - 1);
+    check_network(chain, 2, 1399, om, 2.0);
     const auto strided = make_net(make_shape(256, 56, 56), {conv(512, 1, 1, 2, 2, {0, 0, 0, 0})});
     REQUIRE(strided[1].pointwise_gemm());
     CHECK(cg::lower_forward(strided, om).prefetches.empty());
