@@ -73,6 +73,7 @@ struct node_funcs {
     // output pixels.
     Func wu, wv;
     bool wu_computed = false;  // wu is transformed in the pipeline (not a parameter or its view)
+    int wm = 2;                // output pixels per Winograd tile: F(wm, kw)
     // A 1x1 conv computed as a matrix product over pixels
     // (layer_desc::pointwise_gemm; defined only then): flat (p, chunk, c, n)
     // is the input's pixels of a chunk of rows in one run, chunk (p, chunk,
@@ -142,14 +143,17 @@ Func pad_spatial(const value& in, Expr fill, const layer_desc& d, const std::str
 // Two kinds of convs take it (define_conv2d):
 // - transformed weights (layer_desc::winograd_rows_weight, many input
 //   channels in blocks of 16, 3 taps): constnet::model transforms the
-//   weights when they change; U arrives as u(c, e, ky, ci), Lavin & Gray's.
+//   weights when they change; U arrives as u(c, e, ky, ci), Lavin & Gray's,
+//   for F(4, 3) (four outputs from six points 0, 1, -1, 2, -2, infinity:
+//   winograd_detail::winograd(4, 3)) where layer_desc::winograd_outputs()
+//   says so, else F(2, 3).
 // - in-pipeline weights (winograd_rows_inline: 3 to 5 taps, input channels
 //   x kernel rows at least 16; LeNet conv2): the pipeline transforms the output-major
 //   weight (its rotated view, w(kx, ky, ci, co)) on every call with the
 //   matrices of winograd_detail::winograd (points 0, 1, -1, 2, -2 and
 //   infinity): (kw + 1) kw multiply-adds per kernel row (LeNet conv2: U
 //   is 2880 floats), each U then used by every pair of output pixels.
-// The bias starts the point that both outputs add with coefficient 1.
+// The bias starts the point that every output adds with coefficient 1.
 winograd_matrices lavin_f23() {
     return {2, 3, 4,
             {{1, 1, 1, 0}, {0, 1, -1, -1}},
@@ -160,10 +164,11 @@ winograd_matrices lavin_f23() {
 void define_winograd_rows(node_funcs& r, const layer_desc& d, Func w, bool transformed, const Func* b,
                           const std::string& name) {
     const Var e("e");
-    const winograd_matrices t = transformed ? lavin_f23() : winograd(2, d.kw);
+    const int wm = r.wm = transformed ? d.winograd_outputs() : 2;
+    const winograd_matrices t = !transformed ? winograd(2, d.kw) : wm == 2 ? lavin_f23() : winograd(wm, d.kw);
     if (transformed) {
         r.wu = w;
-        if (d.flip) {  // a true convolution reads the taps reversed: g0 <-> g2 is U0 <-> U3, and the rows reversed
+        if (d.flip) {  // a true convolution (F(2, 3)) reads the taps reversed: g0 <-> g2 is U0 <-> U3, and the rows reversed
             r.wu = Func(name + "_wu");
             r.wu(c, e, x, y) = w(c, select(e == 0 || e == 3, 3 - e, e), d.kh - 1 - x, y);
         }
@@ -178,19 +183,38 @@ void define_winograd_rows(node_funcs& r, const layer_desc& d, Func w, bool trans
         r.wu_computed = true;
     }
     r.wv = Func(name + "_wv");
-    r.wv(x, y, c, e, n) = transform(e, t.bt, [&](std::size_t j) {
-        return r.padded(2 * x + int(j) - d.pad_left, y - d.pad_top, c, n);
-    });
+    if (wm > 2) {
+        // The padded input in its wm phases of columns (phased(q, y, c, s, n)
+        // = padded(q wm + s)), so each point's inputs are dense vectors, not
+        // every wm-th element (loads and permutes for each of the kw + wm - 1
+        // inputs of every output row's transform).
+        const Var s("s");
+        r.phased = Func(name + "_phased");
+        r.phased(x, y, c, s, n) = r.padded(x * wm + s - d.pad_left, y, c, n);
+        r.wv(x, y, c, e, n) = transform(e, t.bt, [&](std::size_t j) {
+            return r.phased(x + int(j) / wm, y - d.pad_top, c, int(j) % wm, n);
+        });
+    } else {
+        r.wv(x, y, c, e, n) = transform(e, t.bt, [&](std::size_t j) {
+            return r.padded(wm * x + int(j) - d.pad_left, y - d.pad_top, c, n);
+        });
+    }
     int bias_point = -1;  // the point both outputs add with coefficient 1
-    for (int p = 0; p < t.n && bias_point < 0; ++p)
-        if (t.at[0][p] == 1.0 && t.at[1][p] == 1.0) bias_point = p;
+    for (int p = 0; p < t.n && bias_point < 0; ++p) {
+        bool ones = true;
+        for (int o = 0; o < wm; ++o) ones = ones && t.at[o][p] == 1.0;
+        if (ones) bias_point = p;
+    }
+    if (b && bias_point < 0) throw std::logic_error("constnet: Winograd matrices without a point every output adds");
     RDom k(0, d.kh, 0, d.in.c(), name + "_r");
     r.acc = Func(name + "_acc");
     r.acc(c, e, x, y, n) = b ? select(e == bias_point, (*b)(c), 0.0f) : Expr(0.0f);
     r.acc(c, e, x, y, n) += r.wu(c, e, k.x, k.y) * r.wv(x, y * d.sh + k.x, k.y, e, n);
-    auto m = [&](std::size_t point) { return r.acc(c, int(point), x / 2, y, n); };
+    auto m = [&](std::size_t point) { return r.acc(c, int(point), x / wm, y, n); };
     r.cm = Func(name + "_cm");
-    r.cm(c, x, y, n) = select(x % 2 == 0, linear_combination(t.at[0], m), linear_combination(t.at[1], m));
+    std::vector<Expr> outputs;
+    for (int o = 0; o < wm; ++o) outputs.push_back(linear_combination(t.at[o], m));
+    r.cm(c, x, y, n) = row_of(x % wm, outputs);
 }
 
 // A 1x1 conv as a matrix product (layer_desc::pointwise_gemm): out(co, p)
@@ -592,12 +616,12 @@ struct winograd_plan {
 // @14), direct -> Winograd: N=1 4.7-5.0 -> 3.8-3.9 us (1.13x -> 1.37x
 // oneDNN's blocked layout), N=32 146 -> 114 us (1.10x -> 1.41x).
 winograd_plan plan_winograd_rows(const layer_desc& d, const machine& m, int channels, int tx, bool blocks_inside_rows,
-                                 bool in_pipeline, bool cm_storage) {
+                                 bool in_pipeline, bool cm_storage, int wm) {
     winograd_plan p;
     const int cv = vector_width(channels, m);
-    const int pairs = (d.out.w() + 1) / 2;
+    const int pairs = (d.out.w() + wm - 1) / wm;
     p.row = (pairs + tx - 1) / tx * tx;
-    const long products = 4L * (d.kw + 1) * p.row * d.out.h();  // bytes per output channel of an image
+    const long products = 4L * (d.kw + wm - 1) * p.row * d.out.h();  // bytes per output channel of an image
     p.whole_image = !blocks_inside_rows && products * channels <= l2_budget;
     for (int t = 2; t * tx <= m.accumulators && t <= 4; ++t)
         if (d.out.c() % (t * cv) == 0 && (!d.winograd_blocked_weight() || layer_desc::winograd_out_block % (t * cv) == 0)) p.block_vectors = t;
@@ -612,10 +636,11 @@ winograd_plan plan_winograd_rows(const layer_desc& d, const machine& m, int chan
     return p;
 }
 
-// A channel-major conv as Winograd F(2, 3) along the rows (define_winograd_rows;
+// A channel-major conv as Winograd F(m, 3) along the rows (define_winograd_rows;
 // its cm tiles split by schedule_conv2d_channel_major): the products acc are
 // reduced over kh x the input channels in blocks of 16, in register tiles of
-// tx pairs x the block's `channels` (tc vectors) for one point e at a time,
+// tx tiles of m pixels (f.wm: pairs for F(2, 3), fours for F(4, 3)) x the
+// block's `channels` (tc vectors) for one point e at a time,
 // as the direct conv's tiles below but with a third fewer multiply-adds and
 // no loop over the taps of a row. acc is computed per row when the blocks of
 // output channels run inside the rows (the weights fit L2), else for the
@@ -643,10 +668,20 @@ winograd_plan plan_winograd_rows(const layer_desc& d, const machine& m, int chan
 // took 1.73 ms: what is left is reading the 12.6 MB of transformed weights
 // on every call. Halide 14's prefetch directive made it slower (it
 // prefetched one line in four, over four times the region).
+// F(4, 3) where the weights arrive unblocked (layer_desc::winograd_outputs:
+// a quarter fewer products), its rows' transforms reading the input split
+// into 4 phases of columns (define_winograd_rows): AVX2 (Zen 3), one thread,
+// alternating runs of the same build with F(2, 3) (bench/constnet_bench,
+// min of 3, N=1 / N=32): conv3x3 256->256 @14 2.33 -> 1.79 ms / 74 -> 60
+// ms, 96->96 @27 1.19 -> 1.00 ms / 39 -> 33 ms, 128 @28 2.15 -> 2.09 ms / 72
+// -> 69 ms; 64 @56 2.46 -> 2.49 ms / 84 -> 84 ms, whose rows' transforms
+// (stride-4 reads: loads, permutes and blends) took 40% of its time, then
+// with the phases 2.59 -> 2.12 ms / 89 -> 72 ms (96 @27 a further 10%).
+// The phases did not help F(2, 3) (conv3x3 512->512 @7, conv5x5 32->64).
 void schedule_winograd_rows(node_funcs f, const layer_desc& d, const machine& m, int channels, int tx,
                             bool blocks_inside_rows, bool per_row, const winograd_plan& plan) {
     const int cv = vector_width(channels, m);
-    const int pairs = (d.out.w() + 1) / 2, row = plan.row;
+    const int pairs = (d.out.w() + f.wm - 1) / f.wm, row = plan.row;
     const bool whole_image = plan.whole_image, all_channels = plan.all_channels;
     const int block_vectors = plan.block_vectors;
     const Var co("co"), e("e");
@@ -713,7 +748,7 @@ void schedule_winograd_rows(node_funcs f, const layer_desc& d, const machine& m,
 void schedule_conv2d_channel_major(Func root, node_funcs f, const layer_desc& d, const machine& m, bool cm_storage) {
     const int W = d.out.w(), C = d.out.c();
     const bool winograd = f.wv.defined();
-    const int tile_w = winograd ? (W + 1) / 2 : W;  // a Winograd tile's columns are pairs of pixels
+    const int tile_w = winograd ? (W + f.wm - 1) / f.wm : W;  // a Winograd tile's columns are pairs of pixels
     const int cv = vector_width(C, m);  // 8 channels on AVX-512 when C_out is not a multiple of 16
     const bool channel_blocks = !winograd && d.in.c() >= 2 * channel_block && d.in.c() % channel_block == 0;
     int tc = 1, tx = 1;
@@ -737,7 +772,7 @@ void schedule_conv2d_channel_major(Func root, node_funcs f, const layer_desc& d,
     // oneDNN's blocked layout: conv1x1 256->64 @56 0.86x -> 0.92x (N=1),
     // 0.90x -> 0.96x (N=32); conv3x3 64->64 @56 (Winograd) 1.14x -> 1.20x.
     const winograd_plan plan =
-        winograd ? plan_winograd_rows(d, m, tc * cv, tx, blocks_inside_rows, f.wu_computed, cm_storage) : winograd_plan{};
+        winograd ? plan_winograd_rows(d, m, tc * cv, tx, blocks_inside_rows, f.wu_computed, cm_storage, f.wm) : winograd_plan{};
     const bool per_row = !cm_storage && blocks_inside_rows && !plan.image_at_once;
     if (cm_storage) {
         root.reorder_storage(c, x, y, n).reorder(c, x, y, n).vectorize(c, cv);
@@ -767,7 +802,7 @@ void schedule_conv2d_channel_major(Func root, node_funcs f, const layer_desc& d,
     f.cm.split(c, co, ci, tc * cv);
     // Winograd: whole tiles of pairs (an even start: x % 2 is known in the
     // unrolled tile, and the output transform needs no select).
-    if (winograd) f.cm.split(x, xo, xi, 2 * tx, TailStrategy::RoundUp);
+    if (winograd) f.cm.split(x, xo, xi, f.wm * tx, TailStrategy::RoundUp);
     else f.cm.split(x, xo, xi, tx);
     if (blocks_inside_rows) f.cm.reorder(ci, xi, xo, co, y);
     else f.cm.reorder(ci, xi, xo, y, co);
@@ -776,7 +811,12 @@ void schedule_conv2d_channel_major(Func root, node_funcs f, const layer_desc& d,
     const auto r = f.acc.rvars();
     if (winograd) {
         schedule_winograd_rows(f, d, m, tc * cv, tx, blocks_inside_rows, per_row, plan);
-        if (d.has_padding()) {
+        if (f.phased.defined()) {
+            f.padded.compute_inline();
+            schedule_padded(root, f.phased, d, m);
+            f.phased.reorder(x, f.phased.args()[3], y, c, n).unroll(f.phased.args()[3]);
+            if (plan.images > 1) f.phased.compute_at(root, images);
+        } else if (d.has_padding()) {
             schedule_padded(root, f.padded, d, m);
             if (plan.images > 1) f.padded.compute_at(root, images);
         } else {
@@ -1366,7 +1406,9 @@ forward_pipeline lower_forward(std::span<const layer_desc> nodes, const lower_op
             if (output_major && d.kind == op::conv2d && !(channel_major && d.winograd_rows_weight())) {
                 // back to (kw, kh, C_in, C_out) indexing
                 Func rotated(fmt::format("p{}_weight_om", mod));
-                if (d.winograd_rows_weight())  // the taps from U: g0 = U0, g1 = U1 - U2, g2 = U3
+                if (d.winograd_outputs() == 4)  // the taps from F(4, 3)'s U: g0 = 4 U0, g1 = 3 (U2 - U1), g2 = U5
+                    rotated(x, y, c, n) = mux(x, {4.0f * wf(n, 0, y, c), 3.0f * (wf(n, 2, y, c) - wf(n, 1, y, c)), wf(n, 5, y, c)});
+                else if (d.winograd_rows_weight())  // from F(2, 3)'s: g0 = U0, g1 = U1 - U2, g2 = U3
                     rotated(x, y, c, n) = mux(x, {wf(n, 0, y, c), wf(n, 1, y, c) - wf(n, 2, y, c), wf(n, 3, y, c)});
                 else
                     rotated(x, y, c, n) = wf(n, x, y, c);

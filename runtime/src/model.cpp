@@ -41,13 +41,27 @@ void output_major(const buffer& w, buffer& wt) {
 void winograd_rows(const buffer& w, buffer& u, bool blocked) {
     const int kh = w.dim(1).extent(), in = w.dim(2).extent(), out = w.dim(3).extent();
     const int row = u.dim(0).extent();  // out + layer_desc::weight_row_pad() unread floats
+    const int points = blocked ? 4 : u.dim(1).extent();  // F(2, 3) or F(4, 3) (layer_desc::winograd_outputs)
+    if (points != 4 && points != 6)
+        throw error(fmt::format("Winograd weight with {} points per kernel row, expected 4 or 6", points));
+    // G, row e for point e: Lavin & Gray's F(2, 3) (points 0, 1, -1,
+    // infinity) and F(4, 3) (0, 1, -1, 2, -2, infinity), as
+    // codegen/src/winograd.hpp derives them.
+    static constexpr float f23[4][3] = {{1, 0, 0}, {0.5f, 0.5f, 0.5f}, {0.5f, -0.5f, 0.5f}, {0, 0, 1}};
+    static constexpr float f43[6][3] = {{0.25f, 0, 0},
+                                        {-1 / 6.0f, -1 / 6.0f, -1 / 6.0f},
+                                        {-1 / 6.0f, 1 / 6.0f, -1 / 6.0f},
+                                        {1 / 24.0f, 1 / 12.0f, 1 / 6.0f},
+                                        {1 / 24.0f, -1 / 12.0f, 1 / 6.0f},
+                                        {0, 0, 1}};
+    const float(*g_of)[3] = points == 4 ? f23 : f43;
     const float* src = w.data();
     float* dst = u.data();
     // Where U's point e of input channel i, kernel row r, output channel o
-    // goes: [in, kh, 4, row], or in blocks [in / 16, out / 64, 4, 16, kh, 64]
-    // (layer_desc::winograd_blocked_weight).
+    // goes: [in, kh, points, row], or in blocks [in / 16, out / 64, 4, 16,
+    // kh, 64] (layer_desc::winograd_blocked_weight).
     const auto at = [&](int i, int r, int e, int o) -> long {
-        if (!blocked) return ((static_cast<long>(i) * kh + r) * 4 + e) * row + o;
+        if (!blocked) return ((static_cast<long>(i) * kh + r) * points + e) * row + o;
         constexpr int bi = layer_desc::winograd_in_block, bo = layer_desc::winograd_out_block;
         const long block = ((static_cast<long>(i / bi) * (out / bo) + o / bo) * 4 + e) * bi + i % bi;
         return (block * kh + r) * bo + o % bo;
@@ -59,10 +73,8 @@ void winograd_rows(const buffer& w, buffer& u, bool blocked) {
         for (int r = 0; r < kh; ++r)
             for (int o = 0; o < out; ++o) {
                 const float* g = src + ((static_cast<long>(o) * in + i) * kh + r) * 3;
-                dst[at(i, r, 0, o)] = g[0];
-                dst[at(i, r, 1, o)] = 0.5f * (g[0] + g[1] + g[2]);
-                dst[at(i, r, 2, o)] = 0.5f * (g[0] - g[1] + g[2]);
-                dst[at(i, r, 3, o)] = g[2];
+                for (int e = 0; e < points; ++e)
+                    dst[at(i, r, e, o)] = g_of[e][0] * g[0] + g_of[e][1] * g[1] + g_of[e][2] * g[2];
             }
 }
 

@@ -129,14 +129,17 @@ struct layer_desc {
         return units % 8 == 0 && (bytes <= 32 * 1024 || out.w() <= 64);
     }
     // Whether the generated forward pass computes this conv as Winograd
-    // F(2, 3) along its rows and reads its weight transformed so: an
-    // output-major 3-wide conv of stride 1 along the rows whose input
-    // channels come in blocks of 16 (at least two). The weight then arrives
-    // as [C_in, kh, 4, C_out + 16] (weight_row_pad): for each input
-    // channel, kernel row and output channel, the taps g0, g1, g2 of the row
-    // become g0, (g0 + g1 + g2) / 2, (g0 - g1 + g2) / 2, g2 (Lavin & Gray's
-    // G matrix). The runtime (constnet::model) transforms it when the
-    // weights change; see codegen/src/lower.cpp.
+    // F(m, 3) along its rows (m = winograd_outputs()) and reads its weight
+    // transformed so: an output-major 3-wide conv of stride 1 along the rows
+    // whose input channels come in blocks of 16 (at least two). The weight
+    // then arrives as [C_in, kh, m + 2, C_out + 16] (weight_row_pad): for
+    // each input channel, kernel row and output channel, the taps g0, g1, g2
+    // of the row become its m + 2 points, G g (Lavin & Gray's G matrix):
+    // F(2, 3): g0, (g0 + g1 + g2) / 2, (g0 - g1 + g2) / 2, g2; F(4, 3)
+    // (points 0, 1, -1, 2, -2, infinity): g0 / 4, -(g0 + g1 + g2) / 6,
+    // -(g0 - g1 + g2) / 6, (g0 + 2 g1 + 4 g2) / 24, (g0 - 2 g1 + 4 g2) / 24,
+    // g2. The runtime (constnet::model) transforms it when the weights
+    // change; see codegen/src/lower.cpp.
     constexpr bool winograd_rows_weight() const {
         return output_major_weight() && kw == 3 && sw == 1 && in.c() >= 32 && in.c() % 16 == 0;
     }
@@ -169,6 +172,22 @@ struct layer_desc {
     // 256->256 @14 0.69x -> 1.03x (N=1), 0.68x -> 1.04x (N=32); 128 @28
     // 0.73x -> 1.10x (N=32); 64 @56 0.85x -> 0.91x (N=32); the direct conv3x3
     // s2 64->128 @56 (128 channels, 512 bytes) 0.77x -> 0.81x.
+    // Output pixels per Winograd tile along the rows: F(4, 3) (6
+    // multiplies for 4 outputs, against F(2, 3)'s 4 for 2: a quarter fewer)
+    // where the weight arrives transformed and unblocked; F(2, 3) for small
+    // images (winograd_blocked_weight: their weights, read once per image,
+    // would grow by half) and for true convolutions (their reversed taps map
+    // F(2, 3)'s points onto each other, not F(4, 3)'s), and for the convs
+    // transformed in the pipeline. AVX2 (Zen 3), one thread, against F(2, 3)
+    // (bench/constnet_bench, alternating runs, N=1 / N=32): conv3x3 256->256
+    // @14 2.33 -> 1.79 ms / 74 -> 60 ms, 64 @56 2.46 -> 2.12 ms / 84 -> 72
+    // ms (see codegen/src/lower.cpp, schedule_winograd_rows); oneDNN's
+    // blocked layout then 1.17-1.34x slower than constnet for 64..256
+    // channels. Its float32 sums err about 4x F(2, 3)'s (up to 1e-4 over
+    // 1152 terms of inputs and weights in [-1, 1], whose outputs reach 40).
+    constexpr int winograd_outputs() const {
+        return winograd_rows_weight() && !winograd_blocked_weight() && !flip ? 4 : 2;
+    }
     constexpr int weight_row_pad() const {
         if (kind != op::conv2d || !output_major_weight() || winograd_blocked_weight()) return 0;
         return winograd_rows_weight() || units % 64 == 0 ? 16 : 0;
@@ -184,7 +203,7 @@ struct layer_desc {
         if (winograd_blocked_weight())
             return {winograd_out_block, winograd_in_block * s[2], 4 * (s[0] / winograd_out_block),
                     s[1] / winograd_in_block};
-        if (winograd_rows_weight()) return {s[0] + weight_row_pad(), 4, s[2], s[1]};
+        if (winograd_rows_weight()) return {s[0] + weight_row_pad(), winograd_outputs() + 2, s[2], s[1]};
         return {s[0] + weight_row_pad(), s[3], s[2], s[1]};
     }
     // Floating-point operations per sample: 2 per multiply-add for conv2d and

@@ -150,10 +150,12 @@ struct kernel_weights {
 // of `out` followed by om.dim(0).extent() - out unread floats, left as they
 // are (layer_desc::weight_row_pad; zero since the model allocated them).
 void output_major(const buffer& w, buffer& om);
-// PyTorch's conv weight [out, in, kh, 3] -> [in, kh, 4, out + 16 unread], each row of
-// taps g0, g1, g2 transformed for Winograd F(2, 3) to g0, (g0 + g1 + g2) / 2,
-// (g0 - g1 + g2) / 2, g2 (layer_desc::winograd_rows_weight); blocked:
-// [in / 16, out / 64, 4, 16, kh, 64] (layer_desc::winograd_blocked_weight).
+// PyTorch's conv weight [out, in, kh, 3] -> [in, kh, points, out + 16 unread],
+// each row of taps g0, g1, g2 transformed for Winograd F(2, 3) (4 points:
+// g0, (g0 + g1 + g2) / 2, (g0 - g1 + g2) / 2, g2) or F(4, 3) (6 points; u's
+// second extent tells which; layer_desc::winograd_rows_weight and
+// winograd_outputs); blocked (F(2, 3)): [in / 16, out / 64, 4, 16, kh, 64]
+// (layer_desc::winograd_blocked_weight).
 void winograd_rows(const buffer& w, buffer& u, bool blocked);
 void init_parameters(std::span<const parameter_info> infos, std::span<buffer> params, std::uint64_t seed, init_kind kind);
 void load_parameters(const std::filesystem::path& path, std::span<const parameter_info> infos, std::span<buffer> params);

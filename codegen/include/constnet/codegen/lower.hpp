@@ -84,8 +84,9 @@ struct lower_options {
     // PyTorch's layout with the output dimension moved innermost, so output
     // features/channels fill vectors (conv rows followed by
     // layer_desc::weight_row_pad() unread floats); a conv weight for which
-    // layer_desc::winograd_rows_weight() holds arrives as [C_in, kh, 4, C_out + 16]
-    // (Winograd F(2, 3)'s transformed taps; layer_desc::forward_weight_extents),
+    // layer_desc::winograd_rows_weight() holds arrives as [C_in, kh, m + 2, C_out + 16]
+    // (Winograd F(m, 3)'s transformed taps, m = layer_desc::winograd_outputs();
+    // layer_desc::forward_weight_extents),
     // in blocks where layer_desc::winograd_blocked_weight() holds.
     // The caller rearranges them once when the weights change, not the
     // pipeline on every call; constnet::model does this for the ahead-of-time
