@@ -184,7 +184,8 @@ struct layer_desc {
     // ms (see codegen/src/lower.cpp, schedule_winograd_rows); oneDNN's
     // blocked layout then 1.17-1.34x slower than constnet for 64..256
     // channels. Its float32 sums err about 4x F(2, 3)'s (up to 1e-4 over
-    // 1152 terms of inputs and weights in [-1, 1], whose outputs reach 40).
+    // 1152 terms of inputs and weights in [-1, 1]: outputs of standard
+    // deviation 11).
     constexpr int winograd_outputs() const {
         return winograd_rows_weight() && !winograd_blocked_weight() && !flip ? 4 : 2;
     }
