@@ -66,11 +66,11 @@ struct node_funcs {
     // conv2d computed channel-major (defined only then): acc is (c, x, y, n)
     // and cm its result per image (or per row), which out.f reads in NCHW order.
     Func cm;
-    // A channel-major conv computed as Winograd F(2, kw) along the rows
+    // A channel-major conv computed as Winograd F(wm, kw) along the rows
     // (define_winograd_rows; defined only then): acc is (c, e, xp, y, n),
     // the products of the transformed weights wu (c, e, ky, ci) and input
-    // rows wv (xp, yy, ci, e, n) at the kw + 1 points e of each pair xp of
-    // output pixels.
+    // rows wv (xp, yy, ci, e, n) at the kw + wm - 1 points e of each tile xp
+    // of wm output pixels.
     Func wu, wv;
     bool wu_computed = false;  // wu is transformed in the pipeline (not a parameter or its view)
     int wm = 2;                // output pixels per Winograd tile: F(wm, kw)
@@ -82,7 +82,8 @@ struct node_funcs {
     Func flat;
     Func chunk;
     gemm_plan gemm;
-    // A row-major conv of stride sw > 1 along the rows (defined only then):
+    // A row-major conv of stride sw > 1 along the rows (defined only then;
+    // also a Winograd F(4, 3) conv, whose phases are a tile's wm = 4 pixels):
     // the padded input split into its sw phases of columns, phased(q, y, c,
     // s, n) = padded(q sw + s, y, c, n), so a tap's vector of outputs reads
     // one dense vector (phase kx % sw, from q = x + kx / sw) instead of
@@ -199,7 +200,7 @@ void define_winograd_rows(node_funcs& r, const layer_desc& d, Func w, bool trans
             return r.padded(wm * x + int(j) - d.pad_left, y - d.pad_top, c, n);
         });
     }
-    int bias_point = -1;  // the point both outputs add with coefficient 1
+    int bias_point = -1;  // the point every output adds with coefficient 1
     for (int p = 0; p < t.n && bias_point < 0; ++p) {
         bool ones = true;
         for (int o = 0; o < wm; ++o) ones = ones && t.at[o][p] == 1.0;
@@ -641,8 +642,8 @@ winograd_plan plan_winograd_rows(const layer_desc& d, const machine& m, int chan
 // reduced over kh x the input channels in blocks of 16, in register tiles of
 // tx tiles of m pixels (f.wm: pairs for F(2, 3), fours for F(4, 3)) x the
 // block's `channels` (tc vectors) for one point e at a time,
-// as the direct conv's tiles below but with a third fewer multiply-adds and
-// no loop over the taps of a row. acc is computed per row when the blocks of
+// as the direct conv's tiles below but with a third (F(2, 3)) or half (F(4,
+// 3)) fewer multiply-adds and no loop over the taps of a row. acc is computed per row when the blocks of
 // output channels run inside the rows (the weights fit L2), else for the
 // whole image when it fits L2 (for small images all output channels at
 // once), else per row; each block of 16 input channels transforms its
@@ -748,7 +749,7 @@ void schedule_winograd_rows(node_funcs f, const layer_desc& d, const machine& m,
 void schedule_conv2d_channel_major(Func root, node_funcs f, const layer_desc& d, const machine& m, bool cm_storage) {
     const int W = d.out.w(), C = d.out.c();
     const bool winograd = f.wv.defined();
-    const int tile_w = winograd ? (W + f.wm - 1) / f.wm : W;  // a Winograd tile's columns are pairs of pixels
+    const int tile_w = winograd ? (W + f.wm - 1) / f.wm : W;  // a Winograd tile's columns are tiles of wm pixels
     const int cv = vector_width(C, m);  // 8 channels on AVX-512 when C_out is not a multiple of 16
     const bool channel_blocks = !winograd && d.in.c() >= 2 * channel_block && d.in.c() % channel_block == 0;
     int tc = 1, tx = 1;
@@ -800,8 +801,8 @@ void schedule_conv2d_channel_major(Func root, node_funcs f, const layer_desc& d,
     // channel blocks of each row made conv3x3 64->64 @56 at N=32 no faster
     // on two threads than on one).
     f.cm.split(c, co, ci, tc * cv);
-    // Winograd: whole tiles of pairs (an even start: x % 2 is known in the
-    // unrolled tile, and the output transform needs no select).
+    // Winograd: whole tiles of wm pixels (a start at a multiple of wm: x % wm
+    // is known in the unrolled tile, and the output transform needs no select).
     if (winograd) f.cm.split(x, xo, xi, f.wm * tx, TailStrategy::RoundUp);
     else f.cm.split(x, xo, xi, tx);
     if (blocks_inside_rows) f.cm.reorder(ci, xi, xo, co, y);
@@ -814,7 +815,8 @@ void schedule_conv2d_channel_major(Func root, node_funcs f, const layer_desc& d,
         if (f.phased.defined()) {
             f.padded.compute_inline();
             schedule_padded(root, f.phased, d, m);
-            f.phased.reorder(x, f.phased.args()[3], y, c, n).unroll(f.phased.args()[3]);
+            const Var s("s");  // the phase (define_winograd_rows), innermost but for the columns
+            f.phased.reorder(x, s, y, c, n).unroll(s);
             if (plan.images > 1) f.phased.compute_at(root, images);
         } else if (d.has_padding()) {
             schedule_padded(root, f.padded, d, m);
