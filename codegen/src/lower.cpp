@@ -183,7 +183,6 @@ void define_winograd_rows(node_funcs& r, const layer_desc& d, Func w, bool trans
         });
         r.wu_computed = true;
     }
-    r.wv = Func(name + "_wv");
     if (wm > 2) {
         // The padded input in its wm phases of columns (phased(q, y, c, s, n)
         // = padded(q wm + s)), so each point's inputs are dense vectors, not
@@ -192,14 +191,13 @@ void define_winograd_rows(node_funcs& r, const layer_desc& d, Func w, bool trans
         const Var s("s");
         r.phased = Func(name + "_phased");
         r.phased(x, y, c, s, n) = r.padded(x * wm + s - d.pad_left, y, c, n);
-        r.wv(x, y, c, e, n) = transform(e, t.bt, [&](std::size_t j) {
-            return r.phased(x + int(j) / wm, y - d.pad_top, c, int(j) % wm, n);
-        });
-    } else {
-        r.wv(x, y, c, e, n) = transform(e, t.bt, [&](std::size_t j) {
-            return r.padded(wm * x + int(j) - d.pad_left, y - d.pad_top, c, n);
-        });
     }
+    r.wv = Func(name + "_wv");
+    r.wv(x, y, c, e, n) = transform(e, t.bt, [&](std::size_t j) {
+        const int at = int(j);  // input j of tile x: column wm x + j
+        return r.phased.defined() ? r.phased(x + at / wm, y - d.pad_top, c, at % wm, n)
+                                  : r.padded(wm * x + at - d.pad_left, y - d.pad_top, c, n);
+    });
     int bias_point = -1;  // the point every output adds with coefficient 1
     for (int p = 0; p < t.n && bias_point < 0; ++p) {
         bool ones = true;
@@ -580,7 +578,7 @@ constexpr int channel_block = layer_desc::winograd_in_block;
 
 // How schedule_winograd_rows computes a conv's products (plan_winograd_rows).
 struct winograd_plan {
-    int row = 1;                // pairs of pixels per row, in whole tiles of tx
+    int row = 1;                // Winograd tiles (of wm pixels) per row, in whole register tiles of tx
     bool whole_image = false;   // the image's products at once (else per row)
     bool all_channels = false;  // ... and for all output channels at once
     int block_vectors = 1;      // all_channels: channel vectors per tile
@@ -620,8 +618,8 @@ winograd_plan plan_winograd_rows(const layer_desc& d, const machine& m, int chan
                                  bool in_pipeline, bool cm_storage, int wm) {
     winograd_plan p;
     const int cv = vector_width(channels, m);
-    const int pairs = (d.out.w() + wm - 1) / wm;
-    p.row = (pairs + tx - 1) / tx * tx;
+    const int tiles = (d.out.w() + wm - 1) / wm;
+    p.row = (tiles + tx - 1) / tx * tx;
     const long products = 4L * (d.kw + wm - 1) * p.row * d.out.h();  // bytes per output channel of an image
     p.whole_image = !blocks_inside_rows && products * channels <= l2_budget;
     for (int t = 2; t * tx <= m.accumulators && t <= 4; ++t)
@@ -682,7 +680,7 @@ winograd_plan plan_winograd_rows(const layer_desc& d, const machine& m, int chan
 void schedule_winograd_rows(node_funcs f, const layer_desc& d, const machine& m, int channels, int tx,
                             bool blocks_inside_rows, bool per_row, const winograd_plan& plan) {
     const int cv = vector_width(channels, m);
-    const int pairs = (d.out.w() + f.wm - 1) / f.wm, row = plan.row;
+    const int tiles = (d.out.w() + f.wm - 1) / f.wm, row = plan.row;
     const bool whole_image = plan.whole_image, all_channels = plan.all_channels;
     const int block_vectors = plan.block_vectors;
     const Var co("co"), e("e");
@@ -729,7 +727,7 @@ void schedule_winograd_rows(node_funcs f, const layer_desc& d, const machine& m,
     } else {
         update.reorder(c, axi, r[0], rci, axo, y, e, rco, n).vectorize(c, cv).unroll(c);
     }
-    f.wv.compute_at(f.acc, rco).reorder(e, x, y, c, n).vectorize(x, vector_width(pairs, m), TailStrategy::RoundUp)
+    f.wv.compute_at(f.acc, rco).reorder(e, x, y, c, n).vectorize(x, vector_width(tiles, m), TailStrategy::RoundUp)
         .unroll(e);
     // Weights transformed in the pipeline: once per call, output channels in the vectors
     if (f.wu_computed) f.wu.compute_root().vectorize(c, vector_width(d.out.c(), m)).unroll(e);

@@ -38,12 +38,11 @@ void output_major(const buffer& w, buffer& wt) {
                 for (int i = i0; i < std::min(i0 + block, in); ++i) dst[static_cast<long>(i) * row + o] = src[static_cast<long>(o) * in + i];
 }
 
-void winograd_rows(const buffer& w, buffer& u, bool blocked) {
+void winograd_rows(const buffer& w, buffer& u, const layer_desc& d) {
     const int kh = w.dim(1).extent(), in = w.dim(2).extent(), out = w.dim(3).extent();
     const int row = u.dim(0).extent();  // out + layer_desc::weight_row_pad() unread floats
-    const int points = blocked ? 4 : u.dim(1).extent();  // F(2, 3) or F(4, 3) (layer_desc::winograd_outputs)
-    if (points != 4 && points != 6)
-        throw error(fmt::format("Winograd weight with {} points per kernel row, expected 4 or 6", points));
+    const bool blocked = d.winograd_blocked_weight();
+    const int points = d.winograd_outputs() + 2;  // F(2, 3) or F(4, 3)
     // G, row e for point e: Lavin & Gray's F(2, 3) (points 0, 1, -1,
     // infinity) and F(4, 3) (0, 1, -1, 2, -2, infinity), as
     // codegen/src/winograd.hpp derives them.

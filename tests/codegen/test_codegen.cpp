@@ -686,7 +686,7 @@ TEST_CASE("channel-major convs over blocks of input channels match", "[codegen][
         }
         // (3 taps of stride 1 are Winograd F(4, 3): its tolerance, see the Winograd rows' test)
         check_network(nodes, pick(g, 1, 3), 1250 + static_cast<std::uint32_t>(r), om,
-                      nodes[1].winograd_rows_weight() && nodes[1].winograd_outputs() == 4 ? 4.0 : 1.0);
+                      nodes[1].winograd_outputs() == 4 ? 4.0 : 1.0);
     }
     // Rows that the tile width does not divide are computed wider, but not
     // without padding: the tiles would read past the input's row (as they

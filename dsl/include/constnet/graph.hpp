@@ -159,19 +159,6 @@ struct layer_desc {
     constexpr bool winograd_blocked_weight() const {
         return winograd_rows_weight() && units % winograd_out_block == 0 && long((out.w() + 1) / 2) * out.h() < 64;
     }
-    // The unread floats after each row of output channels in the weight the
-    // generated forward pass reads output-major (forward_weight_extents): a
-    // cache line (the rows stay aligned for 64-byte vectors) where the rows
-    // would otherwise lie a multiple of 256 bytes apart, so that a register
-    // tile's successive reduction steps (an input channel's kernel row, or
-    // tap, each) fall on successive sets of L1, not on the same few. With
-    // 256 output channels, Winograd's rows (4 points each) were 4 KiB apart:
-    // the 48 steps of a block of 16 input channels conflicted in L1's 8
-    // ways, and the tiles read their weights from L2. AVX2 (Zen 3), one
-    // thread, vs oneDNN's blocked layout (bench/constnet_bench): conv3x3
-    // 256->256 @14 0.69x -> 1.03x (N=1), 0.68x -> 1.04x (N=32); 128 @28
-    // 0.73x -> 1.10x (N=32); 64 @56 0.85x -> 0.91x (N=32); the direct conv3x3
-    // s2 64->128 @56 (128 channels, 512 bytes) 0.77x -> 0.81x.
     // Output pixels per Winograd tile along the rows: F(4, 3) (6
     // multiplies for 4 outputs, against F(2, 3)'s 4 for 2: a quarter fewer)
     // where the weight arrives transformed and unblocked; F(2, 3) for small
@@ -189,6 +176,19 @@ struct layer_desc {
     constexpr int winograd_outputs() const {
         return winograd_rows_weight() && !winograd_blocked_weight() && !flip ? 4 : 2;
     }
+    // The unread floats after each row of output channels in the weight the
+    // generated forward pass reads output-major (forward_weight_extents): a
+    // cache line (the rows stay aligned for 64-byte vectors) where the rows
+    // would otherwise lie a multiple of 256 bytes apart, so that a register
+    // tile's successive reduction steps (an input channel's kernel row, or
+    // tap, each) fall on successive sets of L1, not on the same few. With
+    // 256 output channels, Winograd's rows (4 points each) were 4 KiB apart:
+    // the 48 steps of a block of 16 input channels conflicted in L1's 8
+    // ways, and the tiles read their weights from L2. AVX2 (Zen 3), one
+    // thread, vs oneDNN's blocked layout (bench/constnet_bench): conv3x3
+    // 256->256 @14 0.69x -> 1.03x (N=1), 0.68x -> 1.04x (N=32); 128 @28
+    // 0.73x -> 1.10x (N=32); 64 @56 0.85x -> 0.91x (N=32); the direct conv3x3
+    // s2 64->128 @56 (128 channels, 512 bytes) 0.77x -> 0.81x.
     constexpr int weight_row_pad() const {
         if (kind != op::conv2d || !output_major_weight() || winograd_blocked_weight()) return 0;
         return winograd_rows_weight() || units % 64 == 0 ? 16 : 0;

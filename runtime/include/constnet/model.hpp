@@ -152,11 +152,11 @@ struct kernel_weights {
 void output_major(const buffer& w, buffer& om);
 // PyTorch's conv weight [out, in, kh, 3] -> [in, kh, points, out + 16 unread],
 // each row of taps g0, g1, g2 transformed for Winograd F(2, 3) (4 points:
-// g0, (g0 + g1 + g2) / 2, (g0 - g1 + g2) / 2, g2) or F(4, 3) (6 points; u's
-// second extent tells which; layer_desc::winograd_rows_weight and
-// winograd_outputs); blocked (F(2, 3)): [in / 16, out / 64, 4, 16, kh, 64]
+// g0, (g0 + g1 + g2) / 2, (g0 - g1 + g2) / 2, g2) or F(4, 3) (6 points), as
+// d says (layer_desc::winograd_rows_weight and winograd_outputs); blocked
+// (F(2, 3)): [in / 16, out / 64, 4, 16, kh, 64]
 // (layer_desc::winograd_blocked_weight).
-void winograd_rows(const buffer& w, buffer& u, bool blocked);
+void winograd_rows(const buffer& w, buffer& u, const layer_desc& d);
 void init_parameters(std::span<const parameter_info> infos, std::span<buffer> params, std::uint64_t seed, init_kind kind);
 void load_parameters(const std::filesystem::path& path, std::span<const parameter_info> infos, std::span<buffer> params);
 void save_parameters(const std::filesystem::path& path, std::string_view network, std::span<const parameter_info> infos,
@@ -468,7 +468,7 @@ private:
         if (prepared_->version.load(std::memory_order_relaxed) == version_) return;
         for (int k = 0; k < parameter_tensors; ++k)
             if (winograd_[k])
-                detail::winograd_rows(params_[k], kernel_[k], Net.describe()[infos_[k].node].winograd_blocked_weight());
+                detail::winograd_rows(params_[k], kernel_[k], Net.describe()[infos_[k].node]);
             else if (output_major_[k]) detail::output_major(params_[k], kernel_[k]);
         prepared_->version.store(version_, std::memory_order_release);
     }
