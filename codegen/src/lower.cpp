@@ -914,6 +914,17 @@ void schedule_conv2d_channel_major(Func root, node_funcs f, const layer_desc& d,
 // time (38-48 ms, and 1.04-1.17 ms at N=1); the reduction split into blocks
 // of 8-32 input channels outside the tiles; a copy of each chunk (chunks of
 // 8 / 4 / 2 rows: 40-41 / 44-46 / 51 ms); transparent huge pages.
+// Zen 3, one thread, 256->64 @56, alternating runs against this schedule
+// (N=1 1.13-1.18 ms, N=32 39-41 ms): tiles of 4 channels x 3 vectors
+// (copied chunks) 1.19 ms / 45 ms, 8 x 1 1.41 / 48, 4 x 2 1.27 / 46, 5 x 2
+// 1.26 / 46; the reduction unrolled by 2 or 4 (prefetches per plane) and a
+// prefetch of the tile's own input 3 or 8 planes ahead: within the noise;
+// the blocks of channels inside the tiles (a tile's input read once from
+// memory): 1.15 / 38.5 ms, but 64->256 and s2 256->512 2-4% slower; the
+// chunk packed into tiles (the reduction one sequential run, L1-resident
+// across the blocks), with the prefetches fetching the copy's source:
+// 1.17-1.26 / 43-46 ms, the copy ~23% of the time (256 planes 12.5 KB
+// apart, waiting on memory).
 std::optional<gemm_prefetch> schedule_pointwise_gemm(Func root, node_funcs f, const layer_desc& d,
                                                      const machine& m) {
     const gemm_plan& plan = f.gemm;
