@@ -29,17 +29,22 @@ inline constexpr auto conv3x3_3_32 = cn::input<3, 32, 32> | cn::conv2d<32, 3>(cn
 inline constexpr auto conv3x3_96 = cn::input<96, 27, 27> | cn::conv2d<96, 3>(cn::padding<1>);
 inline constexpr auto conv7x7_s2_3_64 = cn::input<3, 224, 224> | cn::conv2d<64, 7>(cn::stride<2>, cn::padding<3>);
 
-// The same networks once more, compiled with Halide's Mullapudi2016
-// autoscheduler instead of constnet's schedules (bench/CMakeLists.txt).
-inline constexpr auto lenet_auto = ::lenet;
-inline constexpr auto lenet_conv1_auto = lenet_conv1;
-inline constexpr auto lenet_conv2_auto = lenet_conv2;
-inline constexpr auto conv3x3_64_auto = conv3x3_64;
-inline constexpr auto conv3x3_128_auto = conv3x3_128;
-inline constexpr auto conv3x3_256_auto = conv3x3_256;
-inline constexpr auto conv3x3_512_auto = conv3x3_512;
-inline constexpr auto conv1x1_256_64_auto = conv1x1_256_64;
-inline constexpr auto max_pool_3s2p1_auto = max_pool_3s2p1;
-inline constexpr auto avg_pool_2s2_auto = avg_pool_2s2;
+// The same networks once more, as objects of their own compiled with Halide's
+// autoschedulers instead of constnet's schedules (bench/CMakeLists.txt):
+// <layer>_auto by Mullapudi2016, <layer>_li2018 by Li2018.
+#define CONSTNET_BENCH_TWINS(layer, net)          \
+    inline constexpr auto layer##_auto = net;     \
+    inline constexpr auto layer##_li2018 = net;
+CONSTNET_BENCH_TWINS(lenet, ::lenet)
+CONSTNET_BENCH_TWINS(lenet_conv1, lenet_conv1)
+CONSTNET_BENCH_TWINS(lenet_conv2, lenet_conv2)
+CONSTNET_BENCH_TWINS(conv3x3_64, conv3x3_64)
+CONSTNET_BENCH_TWINS(conv3x3_128, conv3x3_128)
+CONSTNET_BENCH_TWINS(conv3x3_256, conv3x3_256)
+CONSTNET_BENCH_TWINS(conv3x3_512, conv3x3_512)
+CONSTNET_BENCH_TWINS(conv1x1_256_64, conv1x1_256_64)
+CONSTNET_BENCH_TWINS(max_pool_3s2p1, max_pool_3s2p1)
+CONSTNET_BENCH_TWINS(avg_pool_2s2, avg_pool_2s2)
+#undef CONSTNET_BENCH_TWINS
 
 }  // namespace bench

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """constnet's benchmark suite, one command: builds bench/constnet_bench
-(constnet, the same networks scheduled by Halide's Mullapudi2016
-autoscheduler, and oneDNN in both layouts) in BUILD_DIR (default build/), runs it,
+(constnet, the same networks scheduled by Halide's Mullapudi2016 and Li2018
+autoschedulers, and oneDNN in both layouts) in BUILD_DIR (default build/), runs it,
 runs PyTorch (python3-torch, inference mode, same thread count) on the same
 cases in this process, and prints one table with every implementation's
 min/median time, GFLOP/s, fraction of the measured FMA peak, and how many
@@ -141,7 +141,7 @@ def main():
     # Fill GFLOP/s and ratios for PyTorch rows from the constnet row of the same case.
     base = {(r["case"], r["batch"], r["threads"]): r for r in rows if r["impl"] == "constnet"}
     peak = native["peak"]
-    order = {"constnet": 0, "Mullapudi2016": 1, "oneDNN best": 2, "oneDNN NCHW": 3, "PyTorch": 4}
+    order = {"constnet": 0, "Mullapudi2016": 1, "Li2018": 2, "oneDNN best": 3, "oneDNN NCHW": 4, "PyTorch": 5}
     rows.sort(key=lambda r: (list(base).index((r["case"], r["batch"], r["threads"])), order[r["impl"]]))
     print(f"{'case':<26} {'N':>5} {'thr':>3} {'impl':<13} {'min ms':>10} {'median ms':>10} {'GFLOP/s':>8} "
           f"{'%peak':>6} {'constnet':>9}")

@@ -1,5 +1,6 @@
 // constnet's benchmark suite: every case runs constnet's generated code (and
-// the same algorithm scheduled by Halide's Mullapudi2016 autoscheduler) and
+// the same algorithm scheduled by Halide's Mullapudi2016 and Li2018
+// autoschedulers) and
 // oneDNN (plain NCHW, and oneDNN's preferred blocked layouts with reorders
 // outside the timed call) side by side, same shapes, same weights, same
 // thread count, after checking that they compute the same thing. PyTorch's
@@ -18,6 +19,16 @@
 #include "bench_lenet_conv1_auto.constnet.hpp"
 #include "bench_lenet_conv2_auto.constnet.hpp"
 #include "bench_max_pool_3s2p1_auto.constnet.hpp"
+#include "bench_avg_pool_2s2_li2018.constnet.hpp"
+#include "bench_conv1x1_256_64_li2018.constnet.hpp"
+#include "bench_conv3x3_128_li2018.constnet.hpp"
+#include "bench_conv3x3_256_li2018.constnet.hpp"
+#include "bench_conv3x3_512_li2018.constnet.hpp"
+#include "bench_conv3x3_64_li2018.constnet.hpp"
+#include "bench_lenet_li2018.constnet.hpp"
+#include "bench_lenet_conv1_li2018.constnet.hpp"
+#include "bench_lenet_conv2_li2018.constnet.hpp"
+#include "bench_max_pool_3s2p1_li2018.constnet.hpp"
 #include "bench_avg_pool_2s2.constnet.hpp"
 #include "bench_conv1x1_256_64.constnet.hpp"
 #include "bench_conv3x3_128.constnet.hpp"
@@ -103,9 +114,46 @@ struct options {
     std::string json;
 };
 
-// One case: constnet's forward (its own schedules, and Halide's Mullapudi2016
-// autoscheduler's on the same algorithm) against oneDNN in both layouts.
-template <const auto& Net, const auto&... Auto>
+// A case's network compiled with one of Halide's autoschedulers instead of
+// constnet's schedules (bench/CMakeLists.txt), for comparison.
+template <const auto& Net, const char* Name>
+struct autoscheduled {
+    static constexpr const auto& net = Net;
+    static constexpr const char* name = Name;
+};
+inline constexpr char mullapudi2016[] = "Mullapudi2016";
+inline constexpr char li2018[] = "Li2018";
+
+// Times an autoscheduled twin of constnet's model `m` on its weights, after
+// checking it computes what constnet computed (y).
+template <class Auto, class Model>
+void time_autoscheduled(const std::string& name, int batch, int threads, double flops, const Model& m,
+                        const constnet::buffer& x, const constnet::buffer& y, const options& o,
+                        std::vector<result>& out) {
+    constnet::model<Auto::net> a;
+    for (int k = 0; k < m.parameter_tensors; ++k) a.parameter(k).copy_from(m.parameter(k));
+    auto ya = a.make_output(batch);
+    try {
+        a.forward(x, ya);
+    } catch (const constnet::error& e) {
+        // The autoschedulers plan for their estimates (a batch of 256) and
+        // may vectorize over the batch: at batch 1 the schedule can read
+        // outside the output. Reported, not timed.
+        fmt::print(stderr, "\n{} (batch {}, {} thread(s)): {}'s schedule fails: {}\n", name, batch, threads,
+                   Auto::name, e.what());
+        return;
+    }
+    const double diff = relative_difference(ya, std::vector<float>(y.data(), y.data() + y.number_of_elements()));
+    if (diff > 1e-4)
+        throw std::runtime_error(fmt::format("{} (batch {}): constnet's and {}'s schedules differ by {:.2g} of the "
+                                             "output's scale",
+                                             name, batch, Auto::name, diff));
+    out.push_back({name, Auto::name, "", batch, threads, flops, measure([&] { a.forward(x, ya); }, o.min_time)});
+}
+
+// One case: constnet's forward (its own schedules, and the autoscheduled
+// twins given) against oneDNN in both layouts.
+template <const auto& Net, class... Auto>
 void run_case(const std::string& name, int batch, const options& o, std::vector<result>& out) {
     if (!o.filter.empty() && name.find(o.filter) == std::string::npos) return;
     constnet::model<Net> m;
@@ -123,27 +171,7 @@ void run_case(const std::string& name, int batch, const options& o, std::vector<
         bench::onednn_set_threads(threads);
         m.forward(x, y);
         out.push_back({name, "constnet", "", batch, threads, flops, measure([&] { m.forward(x, y); }, o.min_time)});
-        if constexpr (sizeof...(Auto) == 1) [&] {
-            constnet::model<Auto...> a;
-            for (int k = 0; k < m.parameter_tensors; ++k) a.parameter(k).copy_from(m.parameter(k));
-            auto ya = a.make_output(batch);
-            try {
-                a.forward(x, ya);
-            } catch (const constnet::error& e) {
-                // Mullapudi2016 plans for its estimates (a batch of 256) and
-                // may vectorize over the batch: at batch 1 it can read
-                // outside the output. Reported, not timed.
-                fmt::print(stderr, "\n{} (batch {}, {} thread(s)): Mullapudi2016's schedule fails: {}\n", name, batch,
-                           threads, e.what());
-                return;
-            }
-            const double diff = relative_difference(ya, std::vector<float>(y.data(), y.data() + y.number_of_elements()));
-            if (diff > 1e-4)
-                throw std::runtime_error(fmt::format("{} (batch {}): constnet's and Mullapudi2016's schedules differ "
-                                                     "by {:.2g} of the output's scale", name, batch, diff));
-            out.push_back({name, "Mullapudi2016", "", batch, threads, flops,
-                           measure([&] { a.forward(x, ya); }, o.min_time)});
-        }();
+        (time_autoscheduled<Auto>(name, batch, threads, flops, m, x, y, o, out), ...);
         for (bool plain : {false, true}) {
             bench::onednn_net net(Net.describe(), params, batch, plain);
             net.set_input(x);
@@ -158,6 +186,13 @@ void run_case(const std::string& name, int batch, const options& o, std::vector<
         }
         fmt::print(stderr, ".");
     }
+}
+
+// A case of the issue's: also with both autoschedulers' twins (the same
+// network compiled by Mullapudi2016 and by Li2018).
+template <const auto& Net, const auto& Mullapudi, const auto& Li>
+void run_issue_case(const std::string& name, int batch, const options& o, std::vector<result>& out) {
+    run_case<Net, autoscheduled<Mullapudi, mullapudi2016>, autoscheduled<Li, li2018>>(name, batch, o, out);
 }
 
 // The fused LeNet train step (forward, loss, backward, SGD update) at batch
@@ -194,20 +229,24 @@ int main(int argc, char** argv) try {
     CLI11_PARSE(app, argc, argv);
 
     std::vector<result> results;
-    run_case<lenet, bench::lenet_auto>("lenet forward", 1, o, results);
-    run_case<lenet, bench::lenet_auto>("lenet forward", 256, o, results);
+    // The issue's cases, each also with its autoscheduled twins.
+#define CONSTNET_ISSUE_CASE(layer, net, name, batch) \
+    run_issue_case<net, bench::layer##_auto, bench::layer##_li2018>(name, batch, o, results)
+    CONSTNET_ISSUE_CASE(lenet, lenet, "lenet forward", 1);
+    CONSTNET_ISSUE_CASE(lenet, lenet, "lenet forward", 256);
     run_train_case(o, results);
     for (int n : {1, 32}) {
-        run_case<bench::lenet_conv1, bench::lenet_conv1_auto>("conv 1->6 k5 p2 @28", n, o, results);
-        run_case<bench::lenet_conv2, bench::lenet_conv2_auto>("conv 6->16 k5 @14", n, o, results);
-        run_case<bench::conv3x3_64, bench::conv3x3_64_auto>("conv3x3 64->64 @56", n, o, results);
-        run_case<bench::conv3x3_128, bench::conv3x3_128_auto>("conv3x3 128->128 @28", n, o, results);
-        run_case<bench::conv3x3_256, bench::conv3x3_256_auto>("conv3x3 256->256 @14", n, o, results);
-        run_case<bench::conv3x3_512, bench::conv3x3_512_auto>("conv3x3 512->512 @7", n, o, results);
-        run_case<bench::conv1x1_256_64, bench::conv1x1_256_64_auto>("conv1x1 256->64 @56", n, o, results);
-        run_case<bench::max_pool_3s2p1, bench::max_pool_3s2p1_auto>("maxpool 3x3 s2 p1 64@112", n, o, results);
-        run_case<bench::avg_pool_2s2, bench::avg_pool_2s2_auto>("avgpool 2x2 s2 64@112", n, o, results);
+        CONSTNET_ISSUE_CASE(lenet_conv1, bench::lenet_conv1, "conv 1->6 k5 p2 @28", n);
+        CONSTNET_ISSUE_CASE(lenet_conv2, bench::lenet_conv2, "conv 6->16 k5 @14", n);
+        CONSTNET_ISSUE_CASE(conv3x3_64, bench::conv3x3_64, "conv3x3 64->64 @56", n);
+        CONSTNET_ISSUE_CASE(conv3x3_128, bench::conv3x3_128, "conv3x3 128->128 @28", n);
+        CONSTNET_ISSUE_CASE(conv3x3_256, bench::conv3x3_256, "conv3x3 256->256 @14", n);
+        CONSTNET_ISSUE_CASE(conv3x3_512, bench::conv3x3_512, "conv3x3 512->512 @7", n);
+        CONSTNET_ISSUE_CASE(conv1x1_256_64, bench::conv1x1_256_64, "conv1x1 256->64 @56", n);
+        CONSTNET_ISSUE_CASE(max_pool_3s2p1, bench::max_pool_3s2p1, "maxpool 3x3 s2 p1 64@112", n);
+        CONSTNET_ISSUE_CASE(avg_pool_2s2, bench::avg_pool_2s2, "avgpool 2x2 s2 64@112", n);
     }
+#undef CONSTNET_ISSUE_CASE
     // Further shapes (no targets in the issue; strides, wide kernels, few
     // channels, expanding 1x1): how the schedules generalize.
     for (int n : {1, 32}) {

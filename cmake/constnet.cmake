@@ -1,6 +1,6 @@
 # constnet_add_network(<target> HEADER <file> NETWORK <c++ name> [FUNCTION <c name>] [DUMP]
 #                      [TRAINING [LOSS cross_entropy|squared_error]] [TARGETS <halide targets>]
-#                      [AUTOSCHEDULER Mullapudi2016])
+#                      [AUTOSCHEDULER Mullapudi2016|Li2018|Adams2019])
 #
 # Compiles the constexpr network <c++ name>, defined in <file>, ahead of time
 # for CONSTNET_TARGET (or TARGETS) and makes <target>: link it and include
@@ -20,10 +20,13 @@
 # x86-64-linux-sse41") make one library that dispatches at each call to the
 # first variant the CPU can run; the last is the fallback. CONSTNET_TARGET
 # may be such a list too; the shared Halide runtime is built for its last.
-# AUTOSCHEDULER schedules the forward pass with Halide's Mullapudi2016
-# instead of constnet's schedules (for comparison; bench/ does). It plans for
-# a batch of 256; its schedule may split the batch into blocks and then
-# refuse smaller batches with an error (LeNet's: below 16).
+# AUTOSCHEDULER schedules the forward pass with one of Halide's
+# autoschedulers instead of constnet's schedules, for comparison (bench/
+# does): Mullapudi2016 or Li2018, or Adams2019 (never a default: it can take
+# minutes and gigabytes per conv; HL_BEAM_SIZE=1 in the environment makes its
+# search greedy and quick). It plans for a batch of 256; its schedule
+# may split the batch into blocks and then refuse smaller batches with an
+# error (Mullapudi2016's LeNet: below 16).
 
 set(CONSTNET_GENERATED_DIR ${CMAKE_BINARY_DIR}/constnet_generated)
 set(_constnet_runtime_lib ${CONSTNET_GENERATED_DIR}/constnet_halide_runtime.a)

@@ -19,6 +19,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <thread>
 #include <stdexcept>
 
@@ -1324,18 +1325,34 @@ void validate(std::span<const layer_desc> nodes) {
     }
 }
 
+const std::vector<std::string>& autoschedulers() {
+    static const std::vector<std::string> names{"Mullapudi2016", "Li2018", "Adams2019"};
+    return names;
+}
+
+void load_autoscheduler(const std::string& name) {
+    static const std::map<std::string, const char*> plugins{{"Mullapudi2016", CONSTNET_MULLAPUDI2016_PLUGIN},
+                                                            {"Li2018", CONSTNET_LI2018_PLUGIN},
+                                                            {"Adams2019", CONSTNET_ADAMS2019_PLUGIN}};
+    const auto it = plugins.find(name);
+    if (it == plugins.end())
+        throw std::invalid_argument(fmt::format("constnet: no Halide autoscheduler named '{}' (expected one of {})",
+                                                name, fmt::join(autoschedulers(), ", ")));
+    static std::mutex m;
+    static std::set<std::string> loaded;
+    const std::lock_guard lock(m);
+    if (loaded.insert(name).second) load_plugin(it->second);
+}
+
 namespace {
 
 // For comparison with constnet's schedules: estimates (constant C/H/W, a
-// batch of `batch_estimate`) and one of Halide's autoschedulers. Mullapudi2016
-// is the one that schedules a forward pass in seconds; Adams2019 can take
-// minutes and gigabytes per conv and is not offered.
+// batch of `batch_estimate`) and one of Halide's autoschedulers (see
+// load_autoscheduler): Mullapudi2016 and Li2018 schedule a forward pass in
+// seconds; Adams2019 only when asked for by name (it can take minutes and
+// gigabytes per conv).
 void autoschedule_forward(forward_pipeline& p, const tensor_shape& in_shape, const lower_options& opt) {
-    if (opt.autoscheduler != "Mullapudi2016")
-        throw std::invalid_argument(fmt::format("constnet: the forward pass can be autoscheduled by Mullapudi2016, "
-                                                "not '{}'", opt.autoscheduler));
-    static std::once_flag loaded;
-    std::call_once(loaded, [] { load_plugin(CONSTNET_MULLAPUDI2016_PLUGIN); });
+    load_autoscheduler(opt.autoscheduler);
     constexpr int batch_estimate = 256;
     const auto estimate = [](OutputImageParam b, std::vector<int> extents) {
         Region r;
@@ -1357,7 +1374,7 @@ void autoschedule_forward(forward_pipeline& p, const tensor_shape& in_shape, con
     out.push_back({0, batch_estimate});
     p.output.set_estimates(out);
     const int cores = std::max(1u, std::thread::hardware_concurrency());
-    Pipeline(p.output).auto_schedule("Mullapudi2016", opt.target, MachineParams(cores, 16 * 1024 * 1024, 40));
+    Pipeline(p.output).auto_schedule(opt.autoscheduler, opt.target, MachineParams(cores, 16 * 1024 * 1024, 40));
 }
 
 }  // namespace

@@ -153,8 +153,10 @@ int main(int argc, char** argv) {
                     "(the last one the fallback)");
     net->add_option("--out-dir", out_dir, "Output directory");
     net->add_flag("--dump", dump, "Also write .stmt, .stmt.html, .s and .summary.txt");
-    net->add_option("--autoscheduler", autoscheduler, "Schedule the forward pass with Halide's Mullapudi2016 instead")
-        ->check(CLI::IsMember({"Mullapudi2016"}));
+    net->add_option("--autoscheduler", autoscheduler,
+                    "Schedule the forward pass with this Halide autoscheduler instead (for comparison; Adams2019 "
+                    "can take minutes and gigabytes per conv)")
+        ->check(CLI::IsMember(constnet::codegen::autoschedulers()));
     training_request training;
     net->add_option("--training", training.loss, "Also emit a train step and an eval function for this loss")
         ->check(CLI::IsMember({"cross_entropy", "squared_error"}));

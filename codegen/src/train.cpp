@@ -341,11 +341,6 @@ void schedule_generic(const std::vector<Func>& outputs, const Target& target, co
     }
 }
 
-void load_li2018() {
-    static std::once_flag once;
-    std::call_once(once, [] { load_plugin(CONSTNET_LI2018_PLUGIN); });
-}
-
 // Estimates for the autoscheduler: every buffer's constant extents, and a
 // batch of 256 (d2l's batch size).
 constexpr int batch_estimate = 256;
@@ -1313,7 +1308,7 @@ void autoschedule(const backward& b, std::span<const layer_desc> nodes, loss_kin
         o.set_estimates(r);
     }
     if (!opt.autoscheduler.empty()) {
-        load_li2018();
+        load_autoscheduler(opt.autoscheduler);
         // Parallelism 1: with more, Li2018 (Halide 14) vectorizes atomic
         // reductions behind GuardWithIf tails, which Halide then refuses to
         // compile ("Atomic predicated store is not supported").

@@ -1093,6 +1093,32 @@ TEST_CASE("scheduled and unscheduled pipelines agree", "[codegen][schedule]") {
     CHECK(c.ok());
 }
 
+// Halide's autoschedulers, for comparison (constnet-codegen --autoscheduler,
+// AUTOSCHEDULER in constnet_add_network): each schedules the same algorithm,
+// which must still match the naive loops. They plan for a batch of 256
+// (autoschedule_forward's estimates), the batch here, on a small network.
+// Adams2019 searches with a beam of 1 here (HL_BEAM_SIZE, unless set): its
+// default beam of 32 took 52 s and 2.9 GB on this network (on a large conv
+// minutes and more gigabytes, which is why nothing builds with it by
+// default); a beam of 1, under a second.
+TEST_CASE("autoscheduled forward passes match", "[codegen][autoscheduler]") {
+    ::setenv("HL_BEAM_SIZE", "1", 0);
+    const auto nodes = make_net(make_shape(2, 8, 8), {conv(4, 3, 3, 1, 1, {1, 1, 1, 1}), plain(op::relu),
+                                                      pool(op::max_pool, 2, 2, 2, 2), plain(op::flatten), dense(5)});
+    CHECK(cg::autoschedulers() == std::vector<std::string>{"Mullapudi2016", "Li2018", "Adams2019"});
+    for (const std::string& name : cg::autoschedulers()) {
+        DYNAMIC_SECTION(name) {
+            cg::lower_options opt;
+            opt.autoscheduler = name;
+            check_network(nodes, 256, 1010, opt);
+        }
+    }
+    cg::lower_options unknown;
+    unknown.autoscheduler = "Adams2020";
+    CHECK_THROWS_WITH(cg::lower_forward(nodes, unknown),
+                      Contains("Adams2020") && Contains("Mullapudi2016, Li2018, Adams2019"));
+}
+
 // ========================================================================= validate
 
 // The message of the std::invalid_argument validate throws (another exception

@@ -92,10 +92,19 @@ struct lower_options {
     // pipeline on every call; constnet::model does this for the ahead-of-time
     // forward pass (codegen/src/main.cpp).
     bool weights_output_major = false;
-    // "" for constnet's schedules, or a Halide autoscheduler for comparison:
-    // "Mullapudi2016" for forward passes, "Li2018" for train steps.
+    // "" for constnet's schedules, or a Halide autoscheduler for comparison
+    // (one of autoschedulers()): "Mullapudi2016", "Li2018" or "Adams2019"
+    // for forward passes (Adams2019 can take minutes and gigabytes per
+    // conv: never a default), "Li2018" for train steps.
     std::string autoscheduler;
 };
+
+// The Halide autoschedulers lower_options::autoscheduler accepts.
+const std::vector<std::string>& autoschedulers();
+
+// Loads the named autoscheduler's plugin (once); std::invalid_argument
+// naming the choices for any other name.
+void load_autoscheduler(const std::string& name);
 
 // Constant bounds and dense strides for a buffer whose inner extents are
 // known; an extra outer dimension (the batch) starts at 0 and stays dynamic.
