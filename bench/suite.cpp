@@ -1,9 +1,9 @@
-// constnet's benchmark suite: every case runs constnet's generated code (and
-// the same algorithm scheduled by Halide's Mullapudi2016 and Li2018
-// autoschedulers) and
-// oneDNN (plain NCHW, and oneDNN's preferred blocked layouts with reorders
-// outside the timed call) side by side, same shapes, same weights, same
-// thread count, after checking that they compute the same thing. PyTorch's
+// constnet's benchmark suite: every case runs constnet's generated code (and,
+// for issue 3's cases, the same algorithm scheduled by Halide's Mullapudi2016
+// and Li2018 autoschedulers) and oneDNN (plain NCHW, and oneDNN's preferred
+// blocked layouts with reorders outside the timed call) side by side, same
+// shapes, same weights, same thread count, after checking that they compute
+// the same thing. PyTorch's
 // figures for the same cases come from bench/run_suite.py, which runs this
 // program and merges them into one table.
 //
@@ -137,8 +137,9 @@ void time_autoscheduled(const std::string& name, int batch, int threads, double 
         a.forward(x, ya);
     } catch (const constnet::error& e) {
         // The autoschedulers plan for their estimates (a batch of 256) and
-        // may vectorize over the batch: at batch 1 the schedule can read
-        // outside the output. Reported, not timed.
+        // may tile or vectorize over the batch (Li2018 shifts its tiles of
+        // images inwards): at batch 1 the schedule can access outside the
+        // buffers, which the generated code refuses. Reported, not timed.
         fmt::print(stderr, "\n{} (batch {}, {} thread(s)): {}'s schedule fails: {}\n", name, batch, threads,
                    Auto::name, e.what());
         return;

@@ -26,7 +26,7 @@
 # minutes and gigabytes per conv; HL_BEAM_SIZE=1 in the environment makes its
 # search greedy and quick). It plans for a batch of 256; its schedule
 # may split the batch into blocks and then refuse smaller batches with an
-# error (Mullapudi2016's LeNet: below 16).
+# error (Mullapudi2016's LeNet below 16 images, Li2018's schedules at batch 1).
 
 set(CONSTNET_GENERATED_DIR ${CMAKE_BINARY_DIR}/constnet_generated)
 set(_constnet_runtime_lib ${CONSTNET_GENERATED_DIR}/constnet_halide_runtime.a)
