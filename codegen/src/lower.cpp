@@ -15,6 +15,7 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
 #endif
+#include <iterator>
 #include <limits>
 #include <map>
 #include <mutex>
@@ -22,6 +23,7 @@
 #include <set>
 #include <thread>
 #include <stdexcept>
+#include <utility>
 
 namespace constnet::codegen {
 
@@ -1325,17 +1327,31 @@ void validate(std::span<const layer_desc> nodes) {
     }
 }
 
+namespace {
+
+// Halide's autoscheduler plugins, by name (one table: the names accepted and
+// the plugins loaded).
+constexpr std::pair<const char*, const char*> autoscheduler_plugins[] = {
+    {"Mullapudi2016", CONSTNET_MULLAPUDI2016_PLUGIN},
+    {"Li2018", CONSTNET_LI2018_PLUGIN},
+    {"Adams2019", CONSTNET_ADAMS2019_PLUGIN},
+};
+
+}  // namespace
+
 const std::vector<std::string>& autoschedulers() {
-    static const std::vector<std::string> names{"Mullapudi2016", "Li2018", "Adams2019"};
+    static const std::vector<std::string> names = [] {
+        std::vector<std::string> v;
+        for (const auto& [name, plugin] : autoscheduler_plugins) v.emplace_back(name);
+        return v;
+    }();
     return names;
 }
 
 void load_autoscheduler(const std::string& name) {
-    static const std::map<std::string, const char*> plugins{{"Mullapudi2016", CONSTNET_MULLAPUDI2016_PLUGIN},
-                                                            {"Li2018", CONSTNET_LI2018_PLUGIN},
-                                                            {"Adams2019", CONSTNET_ADAMS2019_PLUGIN}};
-    const auto it = plugins.find(name);
-    if (it == plugins.end())
+    const auto* it = std::find_if(std::begin(autoscheduler_plugins), std::end(autoscheduler_plugins),
+                                  [&](const auto& p) { return name == p.first; });
+    if (it == std::end(autoscheduler_plugins))
         throw std::invalid_argument(fmt::format("constnet: no Halide autoscheduler named '{}' (expected one of {})",
                                                 name, fmt::join(autoschedulers(), ", ")));
     static std::mutex m;
