@@ -12,6 +12,7 @@
 #include <atomic>
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <xmmintrin.h>
 #include <random>
 #include <span>
@@ -109,6 +110,21 @@ TEST_CASE("the thread count can be set and changed, results do not depend on it"
     CHECK(same(model.forward(x), one));
     CHECK(same(two, one));  // parallel over images only: every image is computed the same way
     REQUIRE_THROWS_WITH(constnet::set_num_threads(0), Catch::Matchers::Contains("expected at least 1 thread, got 0"));
+}
+
+// The thread count from the environment (Halide's HL_NUM_THREADS), before
+// any set_num_threads: run alone by ctest (aot.threads_from_environment) with
+// HL_NUM_THREADS=3, a count this 2-core machine would not choose by itself.
+TEST_CASE("the thread count comes from HL_NUM_THREADS", "[.threads_env]") {
+    const char* env = std::getenv("HL_NUM_THREADS");
+    REQUIRE(env != nullptr);
+    CHECK(constnet::num_threads() == std::atoi(env));
+    Model model;
+    model.init(5);
+    const auto x = random_input(64, 9);
+    const auto from_env = model.forward(x);
+    CHECK(constnet::set_num_threads(1) == std::atoi(env));  // what the pool was running with
+    CHECK(same(model.forward(x), from_env));
 }
 
 // Subnormal floats are flushed to zero inside generated code, on the calling
